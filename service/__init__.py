@@ -1,0 +1,1 @@
+"""Public Value Monitor: the service (app factory, storage, value log, pipeline, API, CLI)."""

@@ -1,0 +1,18 @@
+"""REST API under /api/v1: bearer tokens, role checks before bodies, keyset-paginated lists."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from service.api import errors
+
+PREFIX = "/api/v1"
+
+
+def init_app(app: Flask) -> None:
+    from service.api import log, openapi, tokens
+
+    for module in (log, tokens):
+        app.register_blueprint(module.bp, url_prefix=PREFIX)
+    app.register_blueprint(openapi.bp)
+    errors.init_app(app, "/api/")

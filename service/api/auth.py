@@ -1,0 +1,52 @@
+"""Bearer-token authentication and role checks, done before any body is read."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import g, request
+
+from service import tokens
+from service.access import Permission, allows, roles_with
+from service.api.errors import ApiError
+from service.runtime import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def requires(permission: Permission) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            header = request.headers.get("Authorization", "")
+            scheme, _, presented = header.partition(" ")
+            if scheme.lower() != "bearer" or not presented.strip():
+                raise ApiError(
+                    401,
+                    "missing token: send `Authorization: Bearer <token>` "
+                    "(create one with `pvm token create --role R --name N`)",
+                )
+            token = tokens.authenticate(db(), presented.strip())
+            if token is None:
+                raise ApiError(401, "unknown or revoked token: ask an admin for a new one")
+            db().commit()  # keeps last_used_at; nothing else is pending yet
+            if not allows(token.role, permission):
+                raise ApiError(
+                    403,
+                    f"role {token.role!r} may not do this ({permission.value}); "
+                    f"roles that may: {', '.join(roles_with(permission))}",
+                )
+            g.token_name, g.token_role = token.name, token.role
+            return view(*args, **kwargs)
+
+        wrapper.required_permission = permission  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def actor() -> str:
+    """Who acts, as written into the value log."""
+    return f"token:{g.token_name}"

@@ -1,0 +1,53 @@
+"""Keyset pagination: `{"items": [...], "next": cursor}`, oldest first, `?limit=` (max 500) and `?after=`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import request
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from service.api.errors import ApiError
+from service.runtime import db
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+
+
+def limit_arg() -> int:
+    raw = request.args.get("limit", str(DEFAULT_LIMIT))
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}, got {raw!r}") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ApiError(400, f"limit must be from 1 to {MAX_LIMIT}, got {limit}")
+    return limit
+
+
+def after_arg(cast: Callable[[str], Any] = int) -> Any:
+    raw = request.args.get("after")
+    if raw in (None, ""):
+        return None
+    try:
+        return cast(raw)
+    except ValueError:
+        raise ApiError(400, f"after must be the `next` value of the previous page, got {raw!r}") from None
+
+
+def page(
+    query: Select[Any],
+    key: InstrumentedAttribute[Any],
+    serialise: Callable[[Any], dict[str, Any]],
+    cast: Callable[[str], Any] = int,
+) -> dict[str, Any]:
+    limit, after = limit_arg(), after_arg(cast)
+    if after is not None:
+        query = query.where(key > after)
+    rows = db().scalars(query.order_by(key).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = getattr(rows[-1], key.key) if more and rows else None
+    return {"items": [serialise(row) for row in rows], "next": next_cursor}

@@ -1,0 +1,53 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from service.config import ConfigError, Settings
+from service.runtime import Runtime, close_db
+from service.storage.engine import make_engine, make_session_factory
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    prepare_instance_dir(settings.instance_dir)
+    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.config["SECRET_KEY"] = settings.secret_key or _development_secret(settings.instance_dir)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_bytes
+    engine = make_engine(settings)
+    app.extensions["pvm"] = Runtime(settings, engine, make_session_factory(engine))
+    app.teardown_appcontext(close_db)
+
+    from service import api, web
+
+    web.init_app(app)
+    api.init_app(app)
+    logging.getLogger(__name__).debug("app created for %s", settings.env)
+    return app
+
+
+def prepare_instance_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"PVM_INSTANCE_DIR ({path}) is not writable: {exc.strerror}. "
+            "Point PVM_INSTANCE_DIR at a folder this user can write."
+        ) from exc
+
+
+def _development_secret(instance_dir: Path) -> str:
+    """Outside production a key is made once and kept in the instance folder, so sessions survive restarts."""
+    key_file = instance_dir / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()

@@ -1,0 +1,31 @@
+"""`pvm`: the command line. Each area's commands live in their own module and are registered here."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from service.cli import db, log, run, tokens
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
+def cli(verbose: bool) -> None:
+    """Public Value Monitor: keeps public value in the sprint rhythm."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not verbose:  # Alembic's per-connection chatter hides the one line a user needs
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+for module in (run, db, tokens, log):
+    module.register(cli)
+
+
+def main() -> None:
+    cli(prog_name="pvm")

@@ -1,0 +1,103 @@
+"""The clock: APScheduler jobs that turn time into work. Exactly one clock may run (guarded by a lock)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
+
+from service.runtime import Runtime
+from service.storage.models import ClockRun
+from service.valuelog import checkpoint
+
+log = logging.getLogger(__name__)
+
+_PG_CLOCK_LOCK = 0x7076_6D63  # "pvmc"
+# APScheduler's default grace is 1 s: a job delayed by a busy machine would be skipped silently.
+MISFIRE_GRACE_SECONDS = 15 * 60
+
+
+def run_once(runtime: Runtime, key: str, job: Callable[[Runtime], Any]) -> bool:
+    """Run `job` unless a run with this key is already recorded; the key makes every job idempotent."""
+    try:
+        with runtime.transaction() as session:
+            session.add(ClockRun(key=key))
+    except IntegrityError:
+        log.info("clock: %s already ran", key)
+        return False
+    job(runtime)
+    return True
+
+
+def write_checkpoint(runtime: Runtime) -> None:
+    """Keep the log's head outside the database, so a rewritten chain is caught by `pvm log verify --checkpoint`."""
+    with runtime.transaction() as session:
+        point = checkpoint.take(session)
+    if point is None:
+        return
+    folder = runtime.settings.instance_dir / "checkpoints"
+    folder.mkdir(exist_ok=True)
+    target = folder / f"value-log-{point.taken_at[:10]}.json"
+    target.write_text(point.to_json() + "\n")
+    log.info("clock: checkpoint seq %s written to %s", point.seq, target)
+
+
+def daily_checkpoint(runtime: Runtime) -> None:
+    run_once(runtime, f"checkpoint:{datetime.now(UTC):%Y-%m-%d}", write_checkpoint)
+
+
+def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(
+        timezone="UTC",
+        job_defaults={"misfire_grace_time": MISFIRE_GRACE_SECONDS, "coalesce": True, "max_instances": 1},
+    )
+    scheduler.add_job(daily_checkpoint, "cron", hour=0, minute=5, args=[runtime], id="daily_checkpoint")
+    return scheduler
+
+
+class ClockLock:
+    """PostgreSQL: a session advisory lock held for the clock's life. SQLite: one process, nothing to guard."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.connection: Connection | None = None
+
+    def acquire(self) -> bool:
+        if self.runtime.engine.dialect.name != "postgresql":
+            return True
+        self.connection = self.runtime.engine.connect()
+        got = self.connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_CLOCK_LOCK}).scalar()
+        self.connection.commit()
+        if not got:
+            self.connection.close()
+            self.connection = None
+        return bool(got)
+
+    def release(self) -> None:
+        if self.connection is not None:
+            self.connection.close()  # closing the session releases the advisory lock
+            self.connection = None
+
+
+def run_clock(runtime: Runtime, stop: threading.Event) -> int:
+    """Blocks until `stop` is set; returns a process exit code."""
+    lock = ClockLock(runtime)
+    if not lock.acquire():
+        log.error("clock: another clock holds the lock; run exactly one `pvm clock` per database")
+        return 1
+    scheduler = build_scheduler(runtime)
+    scheduler.start()
+    log.info("clock started with jobs: %s", ", ".join(job.id for job in scheduler.get_jobs()))
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        lock.release()
+        log.info("clock stopped")
+    return 0

@@ -1,0 +1,159 @@
+"""Settings: the only module that reads the process environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ENVIRONMENTS = ("development", "production", "test")
+OUTBOUND_MODES = ("send", "record")
+SUPPORTED_DB_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable and what to do."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service can be told from outside, validated once at start."""
+
+    instance_dir: Path = field(default_factory=lambda: Path("instance").resolve())
+    database_url: str = ""
+    env: str = "development"
+    secret_key: str | None = None
+    github_webhook_secret: str | None = None
+    jira_webhook_secret: str | None = None
+    gitlab_webhook_secret: str | None = None
+    allow_unsigned_webhooks: bool = False
+    github_token: str | None = None
+    github_app_id: str | None = None
+    github_app_private_key: str | None = None
+    github_app_installation_id: str | None = None
+    github_api_url: str = "https://api.github.com"
+    jira_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: str | None = None
+    gitlab_url: str = "https://gitlab.com"
+    gitlab_token: str | None = None
+    smtp_url: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    rules_dir: Path | None = None
+    outbound: str = "send"
+    max_webhook_bytes: int = 25 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.instance_dir / 'pvm.sqlite3'}")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        pvm_env = get("PVM_ENV") or "development"
+        if pvm_env not in ENVIRONMENTS:
+            raise ConfigError(f"PVM_ENV={pvm_env!r} is not one of {', '.join(ENVIRONMENTS)}; set one of them.")
+        outbound = get("PVM_OUTBOUND") or "send"
+        if outbound not in OUTBOUND_MODES:
+            raise ConfigError(
+                f"PVM_OUTBOUND={outbound!r} is not one of {', '.join(OUTBOUND_MODES)}; "
+                "use 'send' to act on trackers or 'record' for a dry run."
+            )
+        instance_dir = Path(get("PVM_INSTANCE_DIR") or "instance").expanduser().resolve()
+        database_url = get("DATABASE_URL") or ""
+        if database_url:
+            _check_database_url(database_url)
+        rules_dir = get("PVM_RULES_DIR")
+        if rules_dir and not Path(rules_dir).is_dir():
+            raise ConfigError(f"PVM_RULES_DIR={rules_dir!r} is not a directory; point it at a folder of packs.")
+        smtp_url = get("PVM_SMTP_URL")
+        if smtp_url and urlsplit(smtp_url).scheme not in ("smtp", "smtps"):
+            raise ConfigError(f"PVM_SMTP_URL must look like smtp://host:port, got {smtp_url!r}.")
+        for name in ("PVM_BASE_URL", "PVM_GITHUB_API_URL", "PVM_JIRA_URL", "PVM_GITLAB_URL"):
+            value = get(name)
+            if value and urlsplit(value).scheme not in ("http", "https"):
+                raise ConfigError(f"{name} must be an http(s) URL, got {value!r}.")
+        allow_unsigned = (get("PVM_ALLOW_UNSIGNED_WEBHOOKS") or "").lower()
+        if allow_unsigned not in ("", "0", "1", "true", "false", "yes", "no"):
+            raise ConfigError("PVM_ALLOW_UNSIGNED_WEBHOOKS must be 1/true/yes or 0/false/no.")
+
+        settings = cls(
+            instance_dir=instance_dir,
+            database_url=database_url,
+            env=pvm_env,
+            secret_key=get("PVM_SECRET_KEY"),
+            github_webhook_secret=get("PVM_GITHUB_WEBHOOK_SECRET"),
+            jira_webhook_secret=get("PVM_JIRA_WEBHOOK_SECRET"),
+            gitlab_webhook_secret=get("PVM_GITLAB_WEBHOOK_SECRET"),
+            allow_unsigned_webhooks=allow_unsigned in ("1", "true", "yes"),
+            github_token=get("PVM_GITHUB_TOKEN"),
+            github_app_id=get("PVM_GITHUB_APP_ID"),
+            github_app_private_key=get("PVM_GITHUB_APP_PRIVATE_KEY"),
+            github_app_installation_id=get("PVM_GITHUB_APP_INSTALLATION_ID"),
+            github_api_url=(get("PVM_GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
+            jira_url=(get("PVM_JIRA_URL") or "").rstrip("/") or None,
+            jira_email=get("PVM_JIRA_EMAIL"),
+            jira_api_token=get("PVM_JIRA_API_TOKEN"),
+            gitlab_url=(get("PVM_GITLAB_URL") or "https://gitlab.com").rstrip("/"),
+            gitlab_token=get("PVM_GITLAB_TOKEN"),
+            smtp_url=smtp_url,
+            base_url=(get("PVM_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            rules_dir=Path(rules_dir).resolve() if rules_dir else None,
+            outbound=outbound,
+        )
+        settings.check_production()
+        return settings
+
+    def check_production(self) -> None:
+        """In production a missing secret is fatal: better no start than unsigned intake or forgeable links."""
+        if not self.is_production:
+            return
+        for name, value in (
+            ("PVM_SECRET_KEY", self.secret_key),
+            ("PVM_GITHUB_WEBHOOK_SECRET", self.github_webhook_secret),
+            ("PVM_JIRA_WEBHOOK_SECRET", self.jira_webhook_secret),
+        ):
+            if not value:
+                raise ConfigError(f"{name} is required when PVM_ENV=production; set it to a long random value.")
+        if self.allow_unsigned_webhooks:
+            raise ConfigError("PVM_ALLOW_UNSIGNED_WEBHOOKS cannot be on when PVM_ENV=production; unset it.")
+
+
+def _check_database_url(url: str) -> None:
+    scheme = urlsplit(url).scheme
+    if not scheme or "://" not in url:
+        raise ConfigError(
+            f"DATABASE_URL is malformed ({_redact(url)}); use sqlite:///path/to/file or "
+            "postgresql://user@host:5432/dbname."
+        )
+    if scheme not in SUPPORTED_DB_SCHEMES:
+        raise ConfigError(f"DATABASE_URL scheme {scheme!r} is not supported; use sqlite:/// or postgresql://.")
+
+
+def _redact(url: str) -> str:
+    """Never print a password that sits in a URL."""
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+redact_url = _redact

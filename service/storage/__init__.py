@@ -1,0 +1,1 @@
+"""Storage: engine and sessions, the domain models, and the migrations that build them."""

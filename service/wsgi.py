@@ -1,0 +1,16 @@
+"""WSGI entry point for gunicorn (`gunicorn service.wsgi:app`); fails at start with one line on bad config."""
+
+from __future__ import annotations
+
+import sys
+
+from service.app import create_app
+from service.config import ConfigError
+from service.runtime import runtime
+
+try:
+    app = create_app()
+    runtime(app).check_database()
+except ConfigError as exc:
+    print(f"pvm: {exc}", file=sys.stderr)
+    sys.exit(2)

@@ -1,0 +1,65 @@
+"""Running the real `pvm` and gunicorn processes in tests: free ports, waiting for health, clean stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def process_env(instance_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PVM_", "DATABASE_URL"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PVM_INSTANCE_DIR"] = str(instance_dir)
+    env.update(extra)
+    return env
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def start(args: list[str] | str, env: dict[str, str], shell: bool = False) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, shell=shell, start_new_session=True
+    )
+
+
+def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 30) -> requests.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"process exited early ({process.returncode}): {process.stderr.read()}")
+        try:
+            response = requests.get(url, timeout=1)
+            if response.status_code == 200:
+                return response
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer 200 within {timeout}s")
+
+
+def stop(process: subprocess.Popen[str], sig: int = signal.SIGINT, timeout: float = 20) -> tuple[int, str]:
+    os.killpg(process.pid, sig)
+    try:
+        _, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        _, err = process.communicate()
+        raise AssertionError(f"process did not stop on {sig}: {err}") from None
+    return process.returncode, err

@@ -1,0 +1,52 @@
+from pathlib import Path
+
+import pytest
+
+from service.config import ConfigError, Settings
+
+
+def test_defaults_need_no_configuration(tmp_path: Path) -> None:
+    settings = Settings.from_env({"PVM_INSTANCE_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'pvm.sqlite3'}"
+    assert settings.env == "development"
+    assert settings.outbound == "send"
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"DATABASE_URL": "mysql://root@localhost/pvm"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"PVM_ENV": "staging"}, "PVM_ENV"),
+        ({"PVM_OUTBOUND": "maybe"}, "PVM_OUTBOUND"),
+        ({"PVM_SMTP_URL": "mail.example.org:25"}, "PVM_SMTP_URL"),
+        ({"PVM_BASE_URL": "pvm.example.org"}, "PVM_BASE_URL"),
+        ({"PVM_RULES_DIR": "/nonexistent/rules"}, "PVM_RULES_DIR"),
+        ({"PVM_ENV": "production", "PVM_GITHUB_WEBHOOK_SECRET": "x", "PVM_JIRA_WEBHOOK_SECRET": "y"}, "PVM_SECRET_KEY"),
+        ({"PVM_ENV": "production", "PVM_SECRET_KEY": "k", "PVM_JIRA_WEBHOOK_SECRET": "y"}, "PVM_GITHUB_WEBHOOK_SECRET"),
+        ({"PVM_ENV": "production", "PVM_SECRET_KEY": "k", "PVM_GITHUB_WEBHOOK_SECRET": "x"}, "PVM_JIRA_WEBHOOK_SECRET"),
+    ],
+)
+def test_bad_values_name_the_variable(environ: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(environ)
+    assert named in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_production_with_every_secret_starts() -> None:
+    settings = Settings.from_env(
+        {
+            "PVM_ENV": "production",
+            "PVM_SECRET_KEY": "k",
+            "PVM_GITHUB_WEBHOOK_SECRET": "x",
+            "PVM_JIRA_WEBHOOK_SECRET": "y",
+        }
+    )
+    assert settings.is_production
+
+
+def test_password_in_database_url_is_never_echoed() -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"DATABASE_URL": "oracle://scott:tiger@db/orcl"})
+    assert "tiger" not in str(raised.value)
