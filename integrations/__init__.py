@@ -1,0 +1,1 @@
+"""Tracker integrations: one folder per tracker, each registered through the `pvm.integrations` entry points."""
