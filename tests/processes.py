@@ -39,17 +39,17 @@ def start(args: list[str] | str, env: dict[str, str], shell: bool = False) -> su
     )
 
 
-def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 30) -> requests.Response:
+def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 60) -> requests.Response:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"process exited early ({process.returncode}): {process.stderr.read()}")
         try:
-            response = requests.get(url, timeout=1)
+            response = requests.get(url, timeout=5)
             if response.status_code == 200:
                 return response
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # still starting (or a loaded machine): ask again until the deadline
         time.sleep(0.2)
     raise AssertionError(f"{url} did not answer 200 within {timeout}s")
 
