@@ -162,10 +162,19 @@ def parse_block(block: Block, position_ref: str, taxonomy: Taxonomy) -> ParsedBl
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # The context mark is where the broken construct starts (e.g. an unclosed `[`), which is what to fix;
+        # the problem mark is where the parser noticed, often a line later.
+        mark = exc.context_mark or exc.problem_mark
         reason = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        if exc.context_mark and exc.problem_mark and exc.problem_mark.line != exc.context_mark.line:
+            reason += f" (noticed on line {block.first_line + exc.problem_mark.line})"
         parsed.problems.append(
-            _problem(block, mark.line if mark else None, "$", f"not valid YAML: {reason}; check indentation and quotes")
+            _problem(
+                block,
+                mark.line if mark else None,
+                "$",
+                f"not valid YAML: {reason}; check brackets, indentation and quotes",
+            )
         )
         return parsed
     parsed.nodes = root
