@@ -192,3 +192,23 @@ def test_roles_that_may_write(app, epics, role, allowed) -> None:
         # ...but reads everything
         assert client.get(f"/api/v1/hypotheses/{writer}", headers=headers).status_code == 200
         assert client.get(f"/api/v1/epics/{HALF_ENCODED}/hypotheses", headers=headers).status_code == 200
+
+
+def test_project_taxonomy_is_used_for_validation(tmp_path) -> None:
+    from tests.conftest import build_app, make_settings
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "taxonomy.yaml").write_text(
+        "extends: default\ndimensions:\n  - slug: digital-inclusion\n    aliases: [offline-access]\n"
+        "stakeholder_groups:\n  - slug: carer\n",
+        encoding="utf-8",
+    )
+    app = build_app(make_settings(tmp_path / "instance", rules_dir=rules))
+    with runtime(app).transaction() as session:
+        add_epic(session, OTHER)
+    headers = auth(token_for(app, "product-owner"))
+    body = {"statement": "S", "dimensions": ["offline-access"], "stakeholders": ["carer"]}
+    response = _create(app.test_client(), headers, key=OTHER, body=body)
+    assert response.status_code == 201 and response.json["dimensions"] == ["digital-inclusion"]
+    runtime(app).engine.dispose()
