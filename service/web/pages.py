@@ -30,6 +30,12 @@ def _people() -> dict[str, Any]:
     return {"person": current_person(), "signout_form": SignOutForm(), "Permission": Permission}
 
 
+@bp.app_template_filter("number")
+def _number(value: Any) -> str:
+    """1200.0 reads as 1200 and 0.10 as 0.1; measures are stored as floats."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 @bp.route("/signin", methods=["GET", "POST"])
 def signin() -> str | Response:
     form = SignInForm()
