@@ -48,7 +48,9 @@ def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 30) 
             response = requests.get(url, timeout=1)
             if response.status_code == 200:
                 return response
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # The port accepts connections before a gunicorn worker has imported the app: a slow first answer
+            # is "not up yet", like a refused connection.
             pass
         time.sleep(0.2)
     raise AssertionError(f"{url} did not answer 200 within {timeout}s")
