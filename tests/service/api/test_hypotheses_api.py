@@ -212,3 +212,46 @@ def test_project_taxonomy_is_used_for_validation(tmp_path) -> None:
     response = _create(app.test_client(), headers, key=OTHER, body=body)
     assert response.status_code == 201 and response.json["dimensions"] == ["digital-inclusion"]
     runtime(app).engine.dispose()
+
+
+def test_block_sync_and_filters_on_each_engine(any_app) -> None:
+    """JSON columns and the dimension filter behave the same on SQLite and PostgreSQL."""
+    from service.hypotheses.blocks import sync_from_description
+
+    description = (
+        "```value-hypothesis\nid: appeals\nstatement: S\ndimensions: [transparency, trust]\n```\n"
+        "{code:value-hypothesis}\nstatement: T\ndimensions: [efficiency]\nstakeholders: [civil-servant]\n{code}\n"
+    )
+    with runtime(any_app).transaction() as session:
+        add_epic(session, EPIC)
+        events = sync_from_description(session, epic_key=EPIC, description=description, actor="x", source="github")
+        assert [e.kind for e in events] == ["hypothesis.created", "hypothesis.created"]
+    with runtime(any_app).transaction() as session:
+        assert sync_from_description(session, epic_key=EPIC, description=description, actor="x", source="github") == []
+    headers = auth(token_for(any_app, "auditor"))
+    client = any_app.test_client()
+    found = client.get("/api/v1/hypotheses?dimension=trust-legitimacy", headers=headers).json["items"]
+    assert [h["statement"] for h in found] == ["S"] and found[0]["block"] == "id:appeals"
+    assert [
+        h["block"] for h in client.get("/api/v1/hypotheses?dimension=efficiency", headers=headers).json["items"]
+    ] == ["pos:1"]
+
+
+def test_block_sync_outside_an_app_reads_the_rules_dir_from_the_environment(app, tmp_path, monkeypatch) -> None:
+    """The worker calls sync without an app context: the project taxonomy still applies."""
+    from service.hypotheses.blocks import sync_from_description
+
+    rules = tmp_path / "project-rules"
+    rules.mkdir()
+    (rules / "taxonomy.yaml").write_text("extends: default\naliases:\n  transparency: [offenheit]\n", "utf-8")
+    monkeypatch.setenv("PVM_RULES_DIR", str(rules))
+    with runtime(app).transaction() as session:
+        add_epic(session, OTHER)
+        [event] = sync_from_description(
+            session,
+            epic_key=OTHER,
+            description="{code:value-hypothesis}\nstatement: S\ndimensions: [offenheit]\n{code}",
+            actor="jira:abc",
+            source="jira",
+        )
+    assert event.kind == "hypothesis.created" and event.data["new"]["dimensions"] == ["transparency"]
