@@ -1,13 +1,15 @@
 """Browser tests: a real Chromium through Playwright against the app served on a free local port.
 
-They skip, saying why, when /usr/bin/chromium or Playwright is missing, unless PVM_REQUIRE_BROWSER=1 (then they
-fail). Use with `from tests.browser import browser_page, live_server` in a test module.
+They skip, saying why, when Chromium (`chromium` on PATH, or the binary named by PVM_CHROMIUM) or Playwright is
+missing, unless PVM_REQUIRE_BROWSER=1 (then they fail). Use with `from tests.browser import browser_page,
+live_server` in a test module.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -28,9 +30,18 @@ CHROMIUM_ARGS = [
 ]
 
 
+def chromium() -> Path | None:
+    named = os.environ.get("PVM_CHROMIUM")
+    if named:
+        return Path(named) if Path(named).is_file() else None
+    found = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+    return Path(found) if found else None
+
+
 def browser_missing() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is not installed"
+    if chromium() is None:
+        wanted = os.environ.get("PVM_CHROMIUM") or " or ".join(CHROMIUM_NAMES) + " on PATH"
+        return f"Chromium is not installed ({wanted} not found)"
     if importlib.util.find_spec("playwright") is None:
         return "playwright is not installed (pip install -e '.[test]')"
     return None
@@ -46,7 +57,7 @@ def browser_page() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(chromium()), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(15_000)

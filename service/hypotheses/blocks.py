@@ -161,13 +161,15 @@ def parse_block(block: Block, position_ref: str, taxonomy: Taxonomy) -> ParsedBl
             data = loader.construct_document(root) if root is not None else None
         finally:
             loader.dispose()
-    except yaml.MarkedYAMLError as exc:
+    except yaml.YAMLError as exc:
         # The context mark is where the broken construct starts (e.g. an unclosed `[`), which is what to fix;
         # the problem mark is where the parser noticed, often a line later.
-        mark = exc.context_mark or exc.problem_mark
-        reason = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        if exc.context_mark and exc.problem_mark and exc.problem_mark.line != exc.context_mark.line:
-            reason += f" (noticed on line {block.first_line + exc.problem_mark.line})"
+        context_mark, problem_mark = getattr(exc, "context_mark", None), getattr(exc, "problem_mark", None)
+        mark = context_mark or problem_mark
+        parts = (getattr(exc, "context", None), getattr(exc, "problem", None))
+        reason = " ".join(str(part) for part in parts if part) or str(exc)
+        if context_mark and problem_mark and problem_mark.line != context_mark.line:
+            reason += f" (noticed on line {block.first_line + problem_mark.line})"
         parsed.problems.append(
             _problem(
                 block,
