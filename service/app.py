@@ -29,7 +29,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     web.init_app(app)
     api.init_app(app)
-    web.exempt_token_blueprints(app)  # last, so blueprints registered above (webhooks included) are covered
     logging.getLogger(__name__).debug("app created for %s", settings.env)
     return app
 

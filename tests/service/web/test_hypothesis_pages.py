@@ -205,3 +205,21 @@ def test_revoked_token_signs_out_and_sign_out_works(app, epic) -> None:
     page = client.get("/epics").get_data(as_text=True)
     assert client.post("/signout", data={"csrf_token": csrf(page)}).status_code == 302
     assert client.get("/epics").status_code == 302
+
+
+def test_webhooks_blueprint_is_exempt_from_csrf_whenever_registered(tmp_path) -> None:
+    from flask import Blueprint
+
+    from tests.conftest import build_app, make_settings
+
+    app = build_app(make_settings(tmp_path))
+    webhooks = Blueprint("webhooks", __name__)
+    webhooks.add_url_rule("/webhooks/github", "github", lambda: ("", 202), methods=["POST"])
+    other = Blueprint("other_forms", __name__)
+    other.add_url_rule("/other", "other", lambda: ("", 200), methods=["POST"])
+    app.register_blueprint(webhooks)  # after create_app, as a later module may do
+    app.register_blueprint(other)
+    client = app.test_client()
+    assert client.post("/webhooks/github", data=b"{}").status_code == 202
+    assert client.post("/other", data={}).status_code == 400
+    runtime(app).engine.dispose()
