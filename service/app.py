@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from rules.taxonomy import TaxonomyError, load_for
 from service.config import ConfigError, Settings
 from service.runtime import Runtime, close_db
 from service.storage.engine import make_engine, make_session_factory
@@ -16,6 +17,7 @@ from service.storage.engine import make_engine, make_session_factory
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     prepare_instance_dir(settings.instance_dir)
+    check_taxonomy(settings)
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     app.config["SECRET_KEY"] = settings.secret_key or _development_secret(settings.instance_dir)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_bytes
@@ -29,6 +31,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.init_app(app)
     logging.getLogger(__name__).debug("app created for %s", settings.env)
     return app
+
+
+def check_taxonomy(settings: Settings) -> None:
+    """An invalid taxonomy stops the start: every label, block and report would be judged against it."""
+    try:
+        load_for(settings.rules_dir)
+    except TaxonomyError as exc:
+        raise ConfigError(f"invalid taxonomy (PVM_RULES_DIR): {exc}; fix it, or remove it to use the default") from exc
 
 
 def prepare_instance_dir(path: Path) -> None:

@@ -206,6 +206,9 @@ class Hypothesis(Base):
     phase: Mapped[str] = mapped_column(String(20), default="ex-ante")
     status: Mapped[str] = mapped_column(String(20), default="proposed")
     confidence: Mapped[str | None] = mapped_column(String(20))
+    # Block-origin only: `id:<id>` or `pos:<n>` names the block it comes from (service/hypotheses/blocks.py), and
+    # block_sha256 is the hash of that block's text as last seen, so an unchanged block is not parsed again.
+    block_ref: Mapped[str | None] = mapped_column(String(100))
     block_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
+from flask_wtf.csrf import CSRFProtect
 
-from service.web import health
+from service.web import health, pages
+
+csrf = CSRFProtect()
+# Blueprints that take no cookie-authenticated form posts: the API (bearer tokens) and tracker webhooks (signed
+# bodies). CSRF stays on for every other POST.
+CSRF_EXEMPT_PREFIXES = ("api_", "webhooks")
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
+    app.register_blueprint(pages.bp)
+
+    # Registered before CSRFProtect's own hook, so it runs first. Flask-WTF exempts blueprint objects, and this
+    # finds them by name at request time: it works whenever the webhooks blueprint is registered.
+    @app.before_request
+    def _exempt_token_blueprints() -> None:
+        name = request.blueprint
+        if name and name.split(".", 1)[0].startswith(CSRF_EXEMPT_PREFIXES) and name in app.blueprints:
+            csrf.exempt(app.blueprints[name])
+
+    csrf.init_app(app)

@@ -1,0 +1,202 @@
+"""People's pages: sign-in, the epics list, the epic page, and the form to state or change a hypothesis."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, or_, select
+from werkzeug.wrappers import Response
+
+from rules.taxonomy import Taxonomy
+from service import tokens
+from service.access import Permission
+from service.hypotheses import commands
+from service.hypotheses.schema import HypothesisInvalid, Problem, validate
+from service.hypotheses.vocabulary import current_taxonomy
+from service.runtime import db
+from service.storage.models import Epic, Hypothesis, Reading, Ticket, ValueLogEntry
+from service.web.forms import HypothesisForm, SignInForm, SignOutForm
+from service.web.people import current_person, needs, safe_next, sign_in, sign_out
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/web-static")
+SOURCE = "web"
+HISTORY_LIMIT = 500
+
+
+@bp.app_context_processor
+def _people() -> dict[str, Any]:
+    return {"person": current_person(), "signout_form": SignOutForm(), "Permission": Permission}
+
+
+@bp.app_template_filter("number")
+def _number(value: Any) -> str:
+    """1200.0 reads as 1200 and 0.10 as 0.1; measures are stored as floats."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def signin() -> str | Response:
+    form = SignInForm()
+    if form.validate_on_submit():
+        token = tokens.authenticate(db(), (form.token.data or "").strip())
+        if token is None:
+            form.token.errors = ["unknown or revoked token: check it was copied whole, or ask an admin for a new one"]
+        else:
+            db().commit()  # keeps last_used_at
+            sign_in(token)
+            return redirect(safe_next(request.args.get("next")))
+    return render_template("signin.html", form=form)
+
+
+@bp.post("/signout")
+def signout() -> Response:
+    form = SignOutForm()
+    if form.validate_on_submit():
+        sign_out()
+    return redirect(url_for("web.signin"))
+
+
+@bp.get("/")
+def home() -> Response:
+    return redirect(url_for("web.epics"))
+
+
+@bp.get("/epics")
+@needs(Permission.READ)
+def epics() -> str:
+    counts = dict(
+        db()
+        .execute(
+            select(Hypothesis.epic_key, func.count())
+            .where(Hypothesis.status != "retired")
+            .group_by(Hypothesis.epic_key)
+        )
+        .all()
+    )
+    children = dict(
+        db()
+        .execute(select(Ticket.epic_key, func.count()).where(Ticket.epic_key.is_not(None)).group_by(Ticket.epic_key))
+        .all()
+    )
+    rows = db().execute(select(Epic, Ticket).join(Ticket, Ticket.key == Epic.key).order_by(Epic.key)).all()
+    return render_template("epics.html", rows=rows, counts=counts, children=children)
+
+
+@bp.get("/epics/<path:key>")
+@needs(Permission.READ)
+def epic(key: str) -> str:
+    found = db().get(Epic, key)
+    if found is None:
+        abort(404, f"epic {key} is not known yet: epics become known when their tracker sends a webhook for them")
+    hypotheses = list(db().scalars(select(Hypothesis).where(Hypothesis.epic_key == key).order_by(Hypothesis.id)))
+    readings: dict[int, list[Reading]] = defaultdict(list)
+    for reading in db().scalars(
+        select(Reading).where(Reading.hypothesis_id.in_([h.id for h in hypotheses])).order_by(Reading.date)
+    ):
+        readings[reading.hypothesis_id].append(reading)
+    children = list(db().scalars(select(Ticket).where(Ticket.epic_key == key).order_by(Ticket.key)))
+    subjects = [commands.subject_of(h) for h in hypotheses]
+    history = list(
+        db().scalars(
+            select(ValueLogEntry)
+            .where(or_(ValueLogEntry.subject == key, ValueLogEntry.subject.in_(subjects)))
+            .order_by(ValueLogEntry.seq.desc())
+            .limit(HISTORY_LIMIT)
+        )
+    )
+    return render_template(
+        "epic.html",
+        epic=found,
+        hypotheses=hypotheses,
+        readings=readings,
+        children=children,
+        history=history,
+        history_limit=HISTORY_LIMIT,
+        taxonomy=current_taxonomy(),
+    )
+
+
+def _validated(values: dict[str, Any], form_problems: list[Problem], taxonomy: Taxonomy) -> Any:
+    """All problems at once: the form's own (a malformed risk line) and the hypothesis's."""
+    try:
+        fields = validate(values, taxonomy)
+    except HypothesisInvalid as exc:
+        raise HypothesisInvalid([*form_problems, *exc.problems]) from None
+    if form_problems:
+        raise HypothesisInvalid(form_problems)
+    return fields
+
+
+@bp.route("/hypotheses/new", methods=["GET", "POST"])
+@needs(Permission.WRITE_HYPOTHESES)
+def new_hypothesis() -> str | Response:
+    key = request.args.get("epic", "")
+    if db().get(Epic, key) is None:
+        abort(404, f"epic {key or '(none given)'} is not known yet: open the form from an epic's page")
+    taxonomy = current_taxonomy()
+    form = HypothesisForm().offer(taxonomy)
+    errors: list[str] = []
+    if form.validate_on_submit():
+        values, problems = form.values()
+        try:
+            fields = _validated(values, problems, taxonomy)
+            person = current_person()
+            assert person is not None
+            commands.create(db(), epic_key=key, fields=fields, origin="ui", actor=person.actor, source=SOURCE)
+        except HypothesisInvalid as exc:
+            errors = form.show(exc.problems)
+        else:
+            db().commit()
+            flash("Hypothesis saved.")
+            return redirect(url_for("web.epic", key=key))
+    return render_template("hypothesis_form.html", form=form, epic_key=key, hypothesis=None, errors=errors)
+
+
+@bp.route("/hypotheses/<int:hypothesis_id>/edit", methods=["GET", "POST"])
+@needs(Permission.WRITE_HYPOTHESES)
+def edit_hypothesis(hypothesis_id: int) -> str | Response:
+    hypothesis = db().get(Hypothesis, hypothesis_id)
+    if hypothesis is None:
+        abort(404, f"no hypothesis {hypothesis_id}")
+    taxonomy = current_taxonomy()
+    form = HypothesisForm().offer(taxonomy)
+    errors: list[str] = []
+    if request.method == "GET":
+        form.fill(commands.snapshot(hypothesis))
+    elif form.validate_on_submit():
+        values, problems = form.values()
+        try:
+            _validated({**commands.snapshot(hypothesis), **values}, problems, taxonomy)
+            person = current_person()
+            assert person is not None
+            event = commands.patch(
+                db(),
+                hypothesis,
+                changes=values,
+                reason=form.reason.data,
+                taxonomy=taxonomy,
+                actor=person.actor,
+                source=SOURCE,
+            )
+        except HypothesisInvalid as exc:
+            errors = form.show(exc.problems)
+        else:
+            db().commit()
+            flash("Hypothesis saved." if event else "Nothing changed.")
+            return redirect(url_for("web.epic", key=hypothesis.epic_key))
+    return render_template(
+        "hypothesis_form.html", form=form, epic_key=hypothesis.epic_key, hypothesis=hypothesis, errors=errors
+    )
+
+
+@bp.errorhandler(400)
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+def _error(exc: Any) -> tuple[str, int]:
+    # A CSRF failure is a 400 too: most often a form left open past its token's lifetime.
+    message = getattr(exc, "description", None) or str(exc)
+    if getattr(exc, "name", "") == "Bad Request" and "CSRF" in message:
+        message = f"{message} Reload the form and send it again."
+    return render_template("error.html", code=exc.code, message=message), exc.code

@@ -1,0 +1,225 @@
+"""The web pages through Flask's test client: sign-in, the epic page, the hypothesis form, roles and CSRF."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from sqlalchemy import select
+
+from service import tokens
+from service.hypotheses.blocks import sync_from_description
+from service.runtime import runtime
+from service.storage.models import Hypothesis, ValueLogEntry
+from tests.conftest import token_for
+from tests.epics import add_epic
+
+EPIC = "github:acme/benefits-portal#34"
+EPIC_URL = "/epics/github:acme/benefits-portal%2334"
+BLOCK = """Intro
+
+```value-hypothesis
+statement: We believe publishing the refusal rules for applicants will result in fewer appeals
+dimensions: [transparency, trust-legitimacy]
+stakeholders: [citizen, civil-servant]
+indicators: [share of refusals appealed]
+measure: {name: refusals appealed, baseline: {value: 0.18, date: 2026-09-01, source: case system},
+          target: {value: 0.10, date: 2027-03-31}}
+owner: service-owner
+risks: [{dimension: privacy-security, description: more data shown, watch: complaints about exposure}]
+trade-offs: [efficiency]
+```
+"""
+
+
+def csrf(page: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert match, "the form has no CSRF token"
+    return match.group(1)
+
+
+def text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+@pytest.fixture
+def epic(app):
+    with runtime(app).transaction() as session:
+        add_epic(
+            session,
+            EPIC,
+            children={
+                "github:acme/benefits-portal#35": ["value:transparency", "frontend"],
+                "github:acme/benefits-portal#36": ["value-risk/privacy"],
+                "github:acme/benefits-portal#37": ["bug"],
+            },
+        )
+        sync_from_description(session, epic_key=EPIC, description=BLOCK, actor="github:maria", source="github")
+        broken = BLOCK.replace("[transparency, trust-legitimacy]", "[transparancy]")
+        sync_from_description(session, epic_key=EPIC, description=broken, actor="github:maria", source="github")
+
+
+def sign_in(client, app, role: str, name: str | None = None) -> str:
+    secret = token_for(app, role, name=name)
+    page = client.get("/signin").get_data(as_text=True)
+    response = client.post("/signin?next=/epics", data={"token": secret, "csrf_token": csrf(page)})
+    assert response.status_code == 302 and response.headers["Location"] == "/epics"
+    return secret
+
+
+def test_pages_need_sign_in_and_a_wrong_token_is_explained(app, epic) -> None:
+    client = app.test_client()
+    response = client.get(EPIC_URL)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/signin?next=")
+    page = client.get("/signin").get_data(as_text=True)
+    wrong = client.post("/signin", data={"token": "pvm_nope", "csrf_token": csrf(page)})
+    assert wrong.status_code == 200 and "unknown or revoked token" in text(wrong)
+    # An outside address in `next` is not followed after sign-in.
+    secret = token_for(app, "auditor")
+    page = client.get("/signin").get_data(as_text=True)
+    response = client.post("/signin?next=//evil.example/", data={"token": secret, "csrf_token": csrf(page)})
+    assert response.headers["Location"] == "/epics"
+
+
+def test_epic_page_shows_hypotheses_children_labels_and_history(app, epic) -> None:
+    client = app.test_client()
+    sign_in(client, app, "auditor", name="audit-office")
+    listing = text(client.get("/epics"))
+    assert 'href="/epics/github:acme/benefits-portal%2334"' in html.escape(listing, quote=False) or EPIC_URL in listing
+    page = text(client.get(EPIC_URL))
+    for expected in (
+        "We believe publishing the refusal rules for applicants will result in fewer appeals",
+        "Transparency",
+        "Trust and legitimacy",
+        "Citizens",
+        "Civil servants",
+        "share of refusals appealed",
+        "refusals appealed",
+        "baseline 0.18 on 2026-09-01 (case system)",
+        "target 0.1 by 2027-03-31",
+        "service-owner",
+        "more data shown",
+        "watch: complaints about exposure",
+        "Efficiency",
+        "github:acme/benefits-portal#35",
+        "+ Transparency",
+        "⚠ Privacy and security",
+        "untagged",  # #37 has only `bug`
+        "hypothesis.created",
+        "hypothesis.invalid",
+        "did you mean 'transparency'?",
+        "github:maria",
+    ):
+        assert expected in page, expected
+    # Auditors read but do not get the write links.
+    assert "State a hypothesis" not in page and ">Edit<" not in page
+    assert client.get(f"/hypotheses/new?epic={EPIC.replace('#', '%23')}").status_code == 403
+    assert client.get("/epics/jira:NOPE-1").status_code == 404
+
+
+def test_form_creates_then_edits_with_errors_next_to_fields(app, epic) -> None:
+    client = app.test_client()
+    sign_in(client, app, "product-owner", name="po-ben")
+    form_url = "/hypotheses/new?epic=github:acme/benefits-portal%2334"
+    page = client.get(form_url).get_data(as_text=True)
+    assert "Value dimensions" in page
+    bad = {
+        "csrf_token": csrf(page),
+        "statement": "We believe a status tracker for applicants will result in fewer phone calls",
+        "dimensions": ["service-quality", "efficiency"],
+        "stakeholders": ["citizen"],
+        "measure_name": "calls per week",
+        "target_value": "300",
+        "target_date": "2027-02-30",
+        "risks": "privacy-security only half a line",
+        "status": "proposed",
+        "confidence": "",
+    }
+    response = client.post(form_url, data=bad)
+    assert response.status_code == 200
+    body = text(response)
+    assert re.search(r'id="baseline_value-error">a target needs a baseline', body)
+    assert re.search(r"id=\"risks-error\">line 1: write `dimension \| what might get worse \| watch`", body)
+    good = {
+        **bad,
+        "risks": "privacy-security | status shown to the wrong person | misdirected status mails",
+        "baseline_value": "1200",
+        "baseline_date": "2026-10-01",
+        "baseline_source": "call centre",
+    }
+    response = client.post(form_url, data=good)
+    assert response.status_code == 200 and re.search(
+        r'id="target_date-error">\'2027-02-30\' is not a date', text(response)
+    )
+    good["target_date"] = "2027-02-28"
+    response = client.post(form_url, data=good)
+    assert response.status_code == 302 and response.headers["Location"] == EPIC_URL
+    assert "Hypothesis saved." in text(client.get(EPIC_URL))
+
+    with runtime(app).transaction() as session:
+        created = session.scalars(select(Hypothesis).where(Hypothesis.origin == "ui")).one()
+        assert created.measure == {
+            "name": "calls per week",
+            "baseline": {"value": 1200.0, "date": "2026-10-01", "source": "call centre"},
+            "target": {"value": 300.0, "date": "2027-02-28"},
+        }
+        entry = session.scalars(select(ValueLogEntry).where(ValueLogEntry.subject == f"hypothesis:{created.id}")).one()
+        assert (entry.kind, entry.actor, entry.source) == ("hypothesis.created", "token:po-ben", "web")
+
+    edit_url = f"/hypotheses/{created.id}/edit"
+    page = client.get(edit_url).get_data(as_text=True)
+    assert "status shown to the wrong person" in html.unescape(page)
+    changed = {**good, "csrf_token": csrf(page), "status": "active", "reason": ""}
+    response = client.post(edit_url, data=changed)
+    assert re.search(r'id="reason-error">a status change needs a reason', text(response))
+    changed["reason"] = "tracker live for 10 % of applicants"
+    response = client.post(edit_url, data=changed)
+    assert response.status_code == 302
+    history = text(client.get(EPIC_URL))
+    assert "Reason: tracker live for 10 % of applicants" in history
+    assert re.search(r"<strong>status</strong>: <del>proposed</del> → <ins>active</ins>", history)
+
+
+def test_forms_refuse_posts_without_csrf_token_but_the_api_does_not_need_one(app, epic) -> None:
+    client = app.test_client()
+    sign_in(client, app, "team")
+    response = client.post("/hypotheses/new?epic=github:acme/benefits-portal%2334", data={"statement": "x"})
+    assert response.status_code == 400 and "CSRF" in text(response)
+    api = client.post(
+        "/api/v1/epics/github:acme/benefits-portal%2334/hypotheses",
+        json={"statement": "S", "dimensions": ["outcomes"]},
+        headers={"Authorization": f"Bearer {token_for(app, 'team')}"},
+    )
+    assert api.status_code == 201
+
+
+def test_revoked_token_signs_out_and_sign_out_works(app, epic) -> None:
+    client = app.test_client()
+    sign_in(client, app, "team", name="leaver")
+    assert client.get("/epics").status_code == 200
+    with runtime(app).transaction() as session:
+        tokens.revoke(session, name="leaver", actor="test")
+    assert client.get("/epics").status_code == 302
+    sign_in(client, app, "team", name="stayer")
+    page = client.get("/epics").get_data(as_text=True)
+    assert client.post("/signout", data={"csrf_token": csrf(page)}).status_code == 302
+    assert client.get("/epics").status_code == 302
+
+
+def test_webhooks_blueprint_is_exempt_from_csrf_whenever_registered(tmp_path) -> None:
+    from flask import Blueprint
+
+    from tests.conftest import build_app, make_settings
+
+    app = build_app(make_settings(tmp_path))
+    webhooks = Blueprint("webhooks", __name__)
+    webhooks.add_url_rule("/webhooks/github", "github", lambda: ("", 202), methods=["POST"])
+    other = Blueprint("other_forms", __name__)
+    other.add_url_rule("/other", "other", lambda: ("", 200), methods=["POST"])
+    app.register_blueprint(webhooks)  # after create_app, as a later module may do
+    app.register_blueprint(other)
+    client = app.test_client()
+    assert client.post("/webhooks/github", data=b"{}").status_code == 202
+    assert client.post("/other", data={}).status_code == 400
+    runtime(app).engine.dispose()
