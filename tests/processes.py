@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import selectors
 import signal
 import socket
 import subprocess
@@ -63,3 +64,24 @@ def stop(process: subprocess.Popen[str], sig: int = signal.SIGINT, timeout: floa
         _, err = process.communicate()
         raise AssertionError(f"process did not stop on {sig}: {err}") from None
     return process.returncode, err
+
+
+def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 60) -> str:
+    """Read standard error until a line contains `text`; returns everything read so far."""
+    assert process.stderr is not None
+    seen: list[str] = []
+    selector = selectors.DefaultSelector()
+    selector.register(process.stderr, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not selector.select(timeout=0.5):
+            if process.poll() is not None:
+                break
+            continue
+        line = process.stderr.readline()
+        if not line and process.poll() is not None:
+            break
+        seen.append(line)
+        if text in line:
+            return "".join(seen)
+    raise AssertionError(f"never printed {text!r} (exit {process.poll()}): {''.join(seen)}")
