@@ -88,7 +88,7 @@ def split_parameter(name: str) -> tuple[FactSpec, str | None] | None:
         spec = CATALOGUE[name]
         return None if spec.parameter else (spec, None)
     base, _, parameter = name.rpartition(".")
-    spec = CATALOGUE.get(base)
-    if spec is None or spec.parameter is None or not parameter:
+    found = CATALOGUE.get(base)
+    if found is None or found.parameter is None or not parameter:
         return None
-    return spec, parameter
+    return found, parameter

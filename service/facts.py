@@ -45,17 +45,17 @@ class SqlFacts:
         self._cache: dict[str, Any] = {}
         self._answers: dict[str, Callable[[], Any]] = {
             "ticket.is_epic": self._is_epic,
-            "ticket.state": lambda: self._ticket().state if self._ticket() else None,  # type: ignore[union-attr]
+            "ticket.state": lambda: _attr(self._ticket(), "state"),
             "epic.key": self._epic_key,
             "epic.title": self._epic_title,
             "epic.active_hypotheses": lambda: len(self.get("epic.active_hypothesis_ids")),
             "epic.has_active_hypothesis": lambda: bool(self.get("epic.active_hypothesis_ids")),
             "epic.hypotheses": self._epic_hypothesis_count,
             "epic.active_hypothesis_ids": self._epic_active_hypothesis_ids,
-            "label.in_taxonomy": lambda: bool(self._label() and self._label().dimension),  # type: ignore[union-attr]
+            "label.in_taxonomy": lambda: _attr(self._label(), "dimension") is not None,
             "label.is_value_label": lambda: self._label() is not None,
-            "label.polarity": lambda: self._label().polarity if self._label() else None,  # type: ignore[union-attr]
-            "label.dimension": lambda: self._label().dimension if self._label() else None,  # type: ignore[union-attr]
+            "label.polarity": lambda: _attr(self._label(), "polarity"),
+            "label.dimension": lambda: _attr(self._label(), "dimension"),
             "iteration.key": self._iteration_key,
             "iteration.name": self._iteration_name,
             "iteration.epics": self._iteration_epics,
@@ -70,15 +70,15 @@ class SqlFacts:
             "iteration.touched_dimensions": lambda: sorted(self._touched(self.get("iteration.key"))),
             "iteration.touched_dimensions_streak": lambda: self._streak()[0],
             "iteration.only_dimension": lambda: self._streak()[1],
-            "round.id": lambda: self._round().id if self._round() else None,  # type: ignore[union-attr]
-            "round.status": lambda: self._round().status if self._round() else None,  # type: ignore[union-attr]
-            "round.kind": lambda: self._round().kind if self._round() else None,  # type: ignore[union-attr]
+            "round.id": lambda: _attr(self._round(), "id"),
+            "round.status": lambda: _attr(self._round(), "status"),
+            "round.kind": lambda: _attr(self._round(), "kind"),
             "round.response_rate": self._response_rate,
             "round.elapsed": self._elapsed,
-            "hypothesis.id": lambda: self._hypothesis().id if self._hypothesis() else None,  # type: ignore[union-attr]
-            "hypothesis.owner": lambda: self._hypothesis().owner if self._hypothesis() else None,  # type: ignore[union-attr]
-            "hypothesis.statement": lambda: self._hypothesis().statement if self._hypothesis() else None,  # type: ignore[union-attr]
-            "hypothesis.epic": lambda: self._hypothesis().epic_key if self._hypothesis() else None,  # type: ignore[union-attr]
+            "hypothesis.id": lambda: _attr(self._hypothesis(), "id"),
+            "hypothesis.owner": lambda: _attr(self._hypothesis(), "owner"),
+            "hypothesis.statement": lambda: _attr(self._hypothesis(), "statement"),
+            "hypothesis.epic": lambda: _attr(self._hypothesis(), "epic_key"),
         }
         self._parametric: dict[str, Callable[[str], Any]] = {
             "iteration.answer_mean": lambda group: self.get("iteration.group_means").get(group),
@@ -269,7 +269,7 @@ class SqlFacts:
             before = self._group_means(previous, hypotheses)
             return {group: before[group] - mean for group, mean in now_means.items() if group in before}
 
-        return self._memo("drops", compute)  # type: ignore[no-any-return]
+        return self._memo("drops", compute)
 
     def _divergence(self) -> float | None:
         means = self.get("iteration.group_means")
@@ -323,7 +323,7 @@ class SqlFacts:
                 streak += 1
             return streak, next(iter(only))
 
-        return self._memo("streak", compute)  # type: ignore[no-any-return]
+        return self._memo("streak", compute)
 
     # --- check-in rounds -----------------------------------------------------------------------------------
 
@@ -361,6 +361,10 @@ def _int(value: Any) -> int | None:
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return None
+
+
+def _attr(row: Any, name: str) -> Any:
+    return getattr(row, name) if row is not None else None
 
 
 def _arg(values: dict[str, float], pick: Callable[..., Any]) -> str | None:

@@ -128,15 +128,18 @@ def evaluate(
 
 def _apply(session: Session, rule: Rule, scope: Scope, cause: str | None) -> Firing:
     event = scope.event
-    base = {"rule_id": rule.id, "pack": rule.pack, "pack_sha256": rule.pack_sha256, "event": event}
+
+    def result(status: str, **details: Any) -> Firing:
+        return Firing(rule.id, rule.pack, rule.pack_sha256, event, status, **details)
+
     current: str | None = None
     try:
         with session.begin_nested():
             if rule.condition is not None and not rule.condition.holds(scope):
-                return Firing(**base, status=NOT_MATCHED, detail=f"condition not met: {rule.condition.explain()}")
+                return result(NOT_MATCHED, detail=f"condition not met: {rule.condition.explain()}")
             once = _once_key(rule, scope)
             if once is not None and _fired_before(session, rule, once):
-                return Firing(**base, status=ALREADY_FIRED, detail=f"already fired once for {once}")
+                return result(ALREADY_FIRED, detail=f"already fired once for {once}")
             ctx = ActionContext(session, scope, rule.id, _cause(rule, cause))
             outcomes: list[ActionOutcome] = []
             for action in rule.actions:
@@ -158,7 +161,7 @@ def _apply(session: Session, rule: Rule, scope: Scope, cause: str | None) -> Fir
                     **({"once": once} if once is not None else {}),
                 },
             )
-            return Firing(**base, status=FIRED, actions=tuple(outcomes))
+            return result(FIRED, actions=tuple(outcomes))
     except Exception as exc:  # any failure of one rule is recorded and must not stop the others
         error = f"{type(exc).__name__}: {exc}"
         log.warning("rule %s (%s) failed on %s %s: %s", rule.id, rule.pack, event.kind, event.subject, error)
@@ -177,7 +180,7 @@ def _apply(session: Session, rule: Rule, scope: Scope, cause: str | None) -> Fir
                 "error": error,
             },
         )
-        return Firing(**base, status=FAILED, error=error, failed_action=current)
+        return result(FAILED, error=error, failed_action=current)
 
 
 def _cause(rule: Rule, cause: str | None) -> str:
