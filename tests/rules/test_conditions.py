@@ -135,7 +135,7 @@ def test_exists_defaults_to_true() -> None:
 )
 def test_all_any_not(raw: Any, expected: bool | None) -> None:
     if expected is None:  # x.y is not a field: rejected at load, not at run time
-        with pytest.raises(PackError, match="unknown field 'x.y'"):
+        with pytest.raises(PackError, match=r"unknown field 'x\.y'"):
             holds(raw)
         return
     assert holds(raw) is expected

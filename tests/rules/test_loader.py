@@ -58,6 +58,10 @@ def test_default_pack_has_the_framework_rules() -> None:
     assert [r.id for r in ruleset.for_kind("checkin.answered")] == ["co-destruction-alert", "divergence-alert"]
 
 
+THEN = "\n  then: [{comment: {text: hi}}]"
+ON = "- id: r1\n  on: label.added\n"
+
+
 def pack_with(rule: str) -> str:
     return "rules:\n" + textwrap.indent(textwrap.dedent(rule).strip(), "  ") + "\n"
 
@@ -65,39 +69,35 @@ def pack_with(rule: str) -> str:
 ERRORS = [
     # (pack text, rule, path, words in the message, a valid choice that must be listed)
     (
-        pack_with("- id: r1\n  on: label.unkown\n  then: [{comment: {text: hi}}]"),
+        pack_with("- id: r1\n  on: label.unkown" + THEN),
         "r1",
         "rules[0].on",
         "'label.unkown' matches no event kind",
         "label.unknown",
     ),
     (
-        pack_with("- id: r1\n  on: [label.added, iteration.startd]\n  then: [{comment: {text: hi}}]"),
+        pack_with("- id: r1\n  on: [label.added, iteration.startd]" + THEN),
         "r1",
         "rules[0].on[1]",
         "matches no event kind",
         "iteration.started",
     ),
     (
-        pack_with("- id: r1\n  then: [{comment: {text: hi}}]"),
+        pack_with("- id: r1" + THEN),
         "r1",
         "rules[0]",
         "exactly one trigger",
         "schedule",
     ),
     (
-        pack_with(
-            "- id: r1\n  on: label.added\n  when: {field: event.kind, op: equals, value: x}\n  then: [{comment: {text: hi}}]"
-        ),
+        pack_with("- id: r1\n  on: label.added\n  when: {field: event.kind, op: equals, value: x}" + THEN),
         "r1",
         "rules[0].when.op",
         "unknown operator 'equals'",
         "not_in",
     ),
     (
-        pack_with(
-            "- id: r1\n  on: label.added\n  when: [{field: epic.hypothesis_count, op: gt, value: 0}]\n  then: [{comment: {text: hi}}]"
-        ),
+        pack_with("- id: r1\n  on: label.added\n  when: [{field: epic.hypothesis_count, op: gt, value: 0}]" + THEN),
         "r1",
         "rules[0].when[0].field",
         "unknown field 'epic.hypothesis_count'",
@@ -105,7 +105,7 @@ ERRORS = [
     ),
     (
         pack_with(
-            "- id: r1\n  on: label.added\n  when: [{field: iteration.answer_mean.citizens, op: le, value: -1}]\n  then: [{comment: {text: hi}}]"
+            "- id: r1\n  on: label.added\n  when: [{field: iteration.answer_mean.citizens, op: le, value: -1}]" + THEN
         ),
         "r1",
         "rules[0].when[0].field",
@@ -113,25 +113,21 @@ ERRORS = [
         "citizen",
     ),
     (
-        pack_with(
-            "- id: r1\n  on: label.added\n  when: [{field: event.payload, op: exists}]\n  then: [{comment: {text: hi}}]"
-        ),
+        pack_with("- id: r1\n  on: label.added\n  when: [{field: event.payload, op: exists}]" + THEN),
         "r1",
         "rules[0].when[0].field",
         "unknown event field 'payload'",
         "event.data",
     ),
     (
-        pack_with("- id: r1\n  on: label.added\n  when: {every: []}\n  then: [{comment: {text: hi}}]"),
+        pack_with(ON + "  when: {every: []}" + THEN),
         "r1",
         "rules[0].when",
         "unknown condition 'every'",
         "any",
     ),
     (
-        pack_with(
-            "- id: r1\n  on: label.added\n  when: [{field: iteration.divergence, op: ge, value: two}]\n  then: [{comment: {text: hi}}]"
-        ),
+        pack_with("- id: r1\n  on: label.added\n  when: [{field: iteration.divergence, op: ge, value: two}]" + THEN),
         "r1",
         "rules[0].when[0].value",
         "compares numbers",
@@ -139,7 +135,7 @@ ERRORS = [
     ),
     (
         pack_with(
-            "- id: r1\n  on: label.added\n  when: [{field: event.data.label, op: matches, value: '(unclosed'}]\n  then: [{comment: {text: hi}}]"
+            "- id: r1\n  on: label.added\n  when: [{field: event.data.label, op: matches, value: '(unclosed'}]" + THEN
         ),
         "r1",
         "rules[0].when[0].value",
@@ -147,35 +143,35 @@ ERRORS = [
         None,
     ),
     (
-        pack_with("- id: r1\n  on: label.added\n  then: [{post: {text: hi}}]"),
+        pack_with(ON + "  then: [{post: {text: hi}}]"),
         "r1",
         "rules[0].then[0]",
         "unknown action 'post'",
         "comment",
     ),
     (
-        pack_with("- id: r1\n  on: label.added\n  then: [{comment: {text: hi, where: epic}}]"),
+        pack_with(ON + "  then: [{comment: {text: hi, where: epic}}]"),
         "r1",
         "rules[0].then[0].comment.where",
         "unknown parameter 'where'",
         "target",
     ),
     (
-        pack_with("- id: r1\n  on: label.added\n  then: [{comment: {text: hi, target: parent}}]"),
+        pack_with(ON + "  then: [{comment: {text: hi, target: parent}}]"),
         "r1",
         "rules[0].then[0].comment.target",
         "unknown target 'parent'",
         "hypothesis_epic",
     ),
     (
-        pack_with("- id: r1\n  on: label.added\n  then: [{comment: {target: epic}}]"),
+        pack_with(ON + "  then: [{comment: {target: epic}}]"),
         "r1",
         "rules[0].then[0].comment.text",
         "needs 'text'",
         "text",
     ),
     (
-        pack_with("- id: r1\n  on: label.added\n  then: [{comment: {text: 'Hi {{ event.kind '}}]"),
+        pack_with(ON + "  then: [{comment: {text: 'Hi {{ event.kind '}}]"),
         "r1",
         "rules[0].then[0].comment.text",
         "template error",
@@ -212,30 +208,28 @@ ERRORS = [
         "open_round",
     ),
     (
-        pack_with("- id: r1\n  on: label.added\n  then: [{comment: {text: hi}}]\n  priority: 3"),
+        pack_with(ON + "  then: [{comment: {text: hi}}]\n  priority: 3"),
         "r1",
         "rules[0].priority",
         "unknown key 'priority'",
         "once_per",
     ),
     (
-        pack_with("- id: r1\n  on: label.added\n  then: []"),
+        pack_with(ON + "  then: []"),
         "r1",
         "rules[0].then",
         "non-empty list of actions",
         None,
     ),
     (
-        pack_with(
-            "- id: r1\n  on: label.added\n  then: [{comment: {text: hi}}]\n- id: r1\n  on: label.added\n  then: [{comment: {text: hi}}]"
-        ),
+        pack_with("- id: r1\n  on: label.added\n  then: [{comment: {text: hi}}]\n- id: r1\n  on: label.added" + THEN),
         "r1",
         "rules[1].id",
         "defined twice",
         None,
     ),
     (
-        pack_with("- id: Bad Id\n  on: label.added\n  then: [{comment: {text: hi}}]"),
+        pack_with("- id: Bad Id\n  on: label.added" + THEN),
         None,
         "rules[0].id",
         "lower-case",
@@ -270,10 +264,10 @@ def test_a_malformed_pack_never_half_loads(tmp_path: Path) -> None:
         tmp_path,
         "b.yaml",
         pack_with(
-            "- id: ok\n  on: label.added\n  then: [{comment: {text: hi}}]\n- id: bad\n  on: nothing.happened\n  then: [{comment: {text: hi}}]"
+            "- id: ok\n  on: label.added\n  then: [{comment: {text: hi}}]\n- id: bad\n  on: nothing.happened" + THEN
         ),
     )
-    with pytest.raises(PackError, match="b.yaml: rule 'bad'"):
+    with pytest.raises(PackError, match=r"b\.yaml: rule 'bad'"):
         load_folders([tmp_path])
 
 
@@ -308,7 +302,7 @@ def test_project_pack_overrides_and_disables_by_id(tmp_path: Path) -> None:
 def test_same_id_twice_in_one_folder_is_an_error(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", "rules:" + GOOD_RULE)
     write(tmp_path, "b.yaml", "rules:" + GOOD_RULE)
-    with pytest.raises(PackError, match="also defined in a.yaml in the same folder") as caught:
+    with pytest.raises(PackError, match=r"also defined in a\.yaml in the same folder") as caught:
         load_folders([tmp_path])
     assert caught.value.file == "b.yaml" and caught.value.rule == "hello"
 
