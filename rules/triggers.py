@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -110,13 +109,15 @@ class Schedule(Trigger):
     def matches(self, kind: str) -> bool:
         return kind == f"clock.{self.each}"
 
-    def fire_times(self, now: datetime) -> Iterator[datetime]:
-        """Fire times in (now - CATCH_UP, now], oldest first."""
+    def latest_fire_time(self, now: datetime) -> datetime | None:
+        """The last fire time in (now - CATCH_UP, now]; missed earlier ones are coalesced into it, as the clock does."""
         trigger = CronTrigger.from_crontab(self.cron, timezone="UTC")
+        latest = None
         moment = trigger.get_next_fire_time(None, now - CATCH_UP + timedelta(microseconds=1))
         while moment is not None and moment <= now:
-            yield moment
+            latest = moment
             moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+        return latest
 
     def explain(self) -> str:
         return f"schedule {self.cron} each {self.each}"

@@ -241,7 +241,7 @@ def scheduled_events(session: Session, each: str, at: datetime) -> list[Event]:
 
 
 def run_scheduled(runtime: Runtime, now: datetime | None = None) -> int:
-    """Run every scheduled rule whose fire time (within the last day) has come; returns how many firings acted.
+    """Run every scheduled rule at its latest fire time (within the last day); returns how many firings acted.
 
     Each (rule, fire time) runs at most once, even with a second clock or a re-run: `clock.run_once` keys.
     """
@@ -252,23 +252,23 @@ def run_scheduled(runtime: Runtime, now: datetime | None = None) -> int:
     tally = _Tally()
     for rule in ruleset.scheduled():
         assert isinstance(rule.trigger, Schedule)
-        trigger = rule.trigger
-        for fire_time in trigger.fire_times(moment):
+        each, fire_time = rule.trigger.each, rule.trigger.latest_fire_time(moment)
+        if fire_time is None:
+            continue
 
-            def job(rt: Runtime, rule: Rule = rule, fire_time: datetime = fire_time, each: str = trigger.each) -> None:
-                with rt.transaction() as session:
-                    found = scheduled_events(session, each, fire_time)
-                    single = RuleSet(ruleset.packs, (rule,))
-                    tally.firings.extend(
-                        react(
-                            session,
-                            found,
-                            settings=rt.settings,
-                            now=moment,
-                            rules=single,
-                            cause=f"schedule:{fire_time:%Y-%m-%dT%H:%MZ}",
-                        )
+        def job(rt: Runtime, rule: Rule = rule, fire_time: datetime = fire_time, each: str = each) -> None:
+            with rt.transaction() as session:
+                found = scheduled_events(session, each, fire_time)
+                tally.firings.extend(
+                    react(
+                        session,
+                        found,
+                        settings=rt.settings,
+                        now=moment,
+                        rules=RuleSet(ruleset.packs, (rule,)),
+                        cause=f"schedule:{fire_time:%Y-%m-%dT%H:%MZ}",
                     )
+                )
 
-            run_once(runtime, f"rule:{rule.id}:{fire_time:%Y-%m-%dT%H:%MZ}"[:300], job)
+        run_once(runtime, f"rule:{rule.id}:{fire_time:%Y-%m-%dT%H:%MZ}"[:300], job)
     return len(tally.firings)

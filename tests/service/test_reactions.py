@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -510,3 +510,27 @@ def test_events_no_rule_listens_to_cost_nothing(app: Flask) -> None:
         assert fire(app, session, s.event("ticket.updated", "jira:PORT-1"), s.event("tracker.pinged", "jira:x")) == []
         assert log_entries(session, "rule.fired") == []
     assert load_rules().for_kind("ticket.updated") == []
+
+
+def test_the_clock_runs_scheduled_rules(app: Flask) -> None:
+    from service.clock import build_scheduler, scheduled_rules
+
+    rt = runtime(app)
+    assert "scheduled_rules" in {job.id for job in build_scheduler(rt).get_jobs()}
+    with rt.transaction() as session:
+        s.epic(session, "jira:PORT-1")
+        # Opened a week ago with a ten-day deadline and nobody answering: today's 08:00 run escalates it.
+        r = s.round_(
+            session,
+            s.hypothesis(session, "jira:PORT-1"),
+            None,
+            kind="ex-post",
+            opened_at=datetime.now(UTC) - timedelta(days=7, hours=9),
+        )
+        s.prompts(session, r.id, "citizen", sent=2, answered=0)
+    scheduled_rules(rt)
+    scheduled_rules(rt)
+    with rt.transaction() as session:
+        assert len(log_entries(session, "rule.fired")) == 1
+        [(_, _, target, body)] = outbox(session)
+        assert target == "jira:PORT-1" and body["text"].startswith("@service-owner only 0%")
