@@ -355,6 +355,19 @@ def test_neglected_dimension_nudge_after_three_iterations_of_one_value(app: Flas
         assert fired_ids(closed(4)) == []  # transparency broke the run
 
 
+def test_neglected_dimension_needs_an_epic_to_talk_to(app: Flask) -> None:
+    with runtime(app).transaction() as session:
+        for n in (1, 2, 3):
+            key = f"github:acme/portal/milestone/{n}"
+            s.sprint(session, key, n, state="closed")
+            s.ticket(session, f"github:acme/portal#{10 + n}", None, ["value:efficiency"])
+            s.join(session, f"github:acme/portal#{10 + n}", key)
+        closed = s.event("iteration.closed", "github:acme/portal/milestone/3", source="github")
+        [firing] = fire(app, session, closed)
+        assert firing.status == "not-matched" and "iteration.epics ne []" in firing.detail
+        assert outbox(session) == []
+
+
 # --- escalation (scheduled) ------------------------------------------------------------------------------------
 
 
