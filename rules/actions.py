@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 from sqlalchemy import select
@@ -71,6 +72,9 @@ class Action:
 
 
 ACTIONS: dict[str, type[Action]] = {}
+# Packages add actions without touching this module: an entry point in this group names an Action subclass.
+ENTRY_POINT_GROUP = "pvm.actions"
+_plugins_loaded = False
 
 
 def register_action(cls: type[Action]) -> type[Action]:
@@ -81,8 +85,22 @@ def register_action(cls: type[Action]) -> type[Action]:
     return cls
 
 
+def load_plugin_actions() -> None:
+    """Register the actions other packages declare under `pvm.actions`, once, before the first pack is parsed."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        cls = entry.load()
+        if not (isinstance(cls, type) and issubclass(cls, Action)):
+            raise TypeError(f"entry point {entry.name} = {entry.value} is not a rules.actions.Action subclass")
+        register_action(cls)
+    _plugins_loaded = True
+
+
 def parse_action(raw: Any, where: Where) -> Action:
     """`{comment: {target: epic, text: ...}}`: one registry name mapped to its parameters."""
+    load_plugin_actions()
     if not isinstance(raw, Mapping) or len(raw) != 1:
         raise where.error("an action is a mapping with exactly one action name, e.g. {comment: {text: ...}}", ACTIONS)
     ((name, params),) = raw.items()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
+from rules import actions
 from rules.errors import PackError
 from rules.loader import BUILTIN_DIR, load_folders, load_pack, load_rules, pack_files
 from rules.triggers import OnEvent, Schedule
@@ -311,3 +314,30 @@ def test_bare_on_key_and_quoted_on_key_both_work(tmp_path: Path) -> None:
     bare = load_pack(write(tmp_path, "bare.yaml", "rules:" + GOOD_RULE))
     quoted = load_pack(write(tmp_path, "quoted.yaml", "rules:" + GOOD_RULE.replace(" on:", ' "on":')))
     assert bare.rules[0].trigger == quoted.rules[0].trigger == OnEvent(("label.unknown",))
+
+
+def test_actions_from_other_packages_are_registered_from_entry_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @dataclass(frozen=True)
+    class Page(actions.Action):
+        name: ClassVar[str] = "page_on_call"
+        keys: ClassVar[tuple[str, ...]] = ("team",)
+        team: str
+
+        @classmethod
+        def parse(cls, params: Any, where: Any) -> actions.Action:
+            return cls(str(params.get("team", "ops")))
+
+    class Entry:
+        name, value = "page_on_call", "acme_paging:Page"
+
+        def load(self) -> type:
+            return Page
+
+    monkeypatch.setattr(actions, "_plugins_loaded", False)
+    monkeypatch.setattr(actions, "entry_points", lambda group: [Entry()] if group == "pvm.actions" else [])
+    monkeypatch.setitem(actions.ACTIONS, "page_on_call", Page)  # so monkeypatch removes it after the test
+    del actions.ACTIONS["page_on_call"]  # ... and only the entry point brings it back
+    pack = write(tmp_path, "p.yaml", "rules:\n  - id: p\n    on: label.added\n    then: [{page_on_call: {team: a}}]\n")
+    assert load_pack(pack).rules[0].actions == (Page("a"),)
