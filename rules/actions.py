@@ -362,6 +362,7 @@ class Alert(Action):
     def _raised_before(self, session: Session, target: str, iteration: Any) -> bool:
         if self.once == "always":
             return False
+        chain._lock_for_append(session)  # as for once_per rules: a concurrent worker waits and then sees ours
         rows = session.scalars(
             select(ValueLogEntry.data).where(ValueLogEntry.kind == VALUE_ALERT, ValueLogEntry.subject == target)
         )

@@ -164,7 +164,9 @@ def _apply(session: Session, rule: Rule, scope: Scope, cause: str | None) -> Fir
             return result(FIRED, actions=tuple(outcomes))
     except Exception as exc:  # any failure of one rule is recorded and must not stop the others
         error = f"{type(exc).__name__}: {exc}"
-        log.warning("rule %s (%s) failed on %s %s: %s", rule.id, rule.pack, event.kind, event.subject, error)
+        log.warning(
+            "rule %s (%s) failed on %s %s (%s): %s", rule.id, rule.pack, event.kind, event.subject, cause, error
+        )
         chain.append(
             session,
             kind=RULE_FAILED,
@@ -194,6 +196,9 @@ def _once_key(rule: Rule, scope: Scope) -> str | None:
 
 
 def _fired_before(session: Session, rule: Rule, once: str) -> bool:
+    # Take the value log's append lock now rather than at our own append: a second worker handling the same
+    # epic waits here until this transaction commits, then sees this firing (PostgreSQL; SQLite has one writer).
+    chain._lock_for_append(session)
     rows = session.scalars(
         select(ValueLogEntry.data).where(
             ValueLogEntry.kind == RULE_FIRED, ValueLogEntry.actor == f"rule:{rule.id}"[:200]

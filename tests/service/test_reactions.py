@@ -547,3 +547,48 @@ def test_the_clock_runs_scheduled_rules(app: Flask) -> None:
         assert len(log_entries(session, "rule.fired")) == 1
         [(_, _, target, body)] = outbox(session)
         assert target == "jira:PORT-1" and body["text"].startswith("@service-owner only 0%")
+
+
+@pytest.mark.postgres
+def test_two_workers_nudge_an_epic_once(tmp_path: Path, postgres_url: str) -> None:
+    """Two tickets of one epic join a sprint, handled by two workers at once: one nudge, not two."""
+    import threading
+
+    from tests.conftest import build_app, make_settings
+
+    app = build_app(make_settings(tmp_path, postgres_url))
+    rt = runtime(app)
+    with rt.transaction() as session:
+        s.epic(session, "jira:PORT-1")
+        s.sprint(session, "jira:sprint/37", 1)
+        for key in ("jira:PORT-11", "jira:PORT-12"):
+            s.ticket(session, key, "jira:PORT-1")
+            s.join(session, key, "jira:sprint/37")
+    first_reacted, second_started = threading.Event(), threading.Event()
+    statuses: dict[str, list[str]] = {}
+
+    def worker(ticket: str, wait_for: threading.Event | None, announce: threading.Event) -> None:
+        if wait_for is not None:
+            wait_for.wait(10)
+        with rt.transaction() as session:
+            if wait_for is not None:
+                announce.set()
+            found = evaluate(
+                session, [s.event("iteration.joined", ticket, iteration="jira:sprint/37")], settings=rt.settings
+            )
+            statuses[ticket] = [f.status for f in found]
+            if wait_for is None:
+                announce.set()
+                second_started.wait(10)
+                threading.Event().wait(0.5)  # keep this transaction open while the other one checks
+
+    one = threading.Thread(target=worker, args=("jira:PORT-11", None, first_reacted))
+    two = threading.Thread(target=worker, args=("jira:PORT-12", first_reacted, second_started))
+    one.start()
+    two.start()
+    one.join(30)
+    two.join(30)
+    assert statuses == {"jira:PORT-11": ["fired"], "jira:PORT-12": ["already-fired"]}
+    with rt.transaction() as session:
+        assert len(outbox(session)) == 1
+    rt.engine.dispose()
