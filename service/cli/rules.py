@@ -141,10 +141,21 @@ def _show(events: list[Event], firings: list[Firing], ruleset: RuleSet) -> None:
             if firing.status == FIRED:
                 click.echo(f"  rule {firing.rule_id} ({where}): would fire")
                 for outcome in firing.actions:
-                    click.echo(f"    {outcome.action} {json.dumps(outcome.args, default=str, sort_keys=True)}")
+                    _show_action(outcome.action, outcome.args)
             elif firing.error:
                 click.echo(f"  rule {firing.rule_id} ({where}): would FAIL in {firing.failed_action}: {firing.error}")
             else:
                 click.echo(f"  rule {firing.rule_id} ({where}): does not fire, {firing.detail}")
     fired = sum(1 for f in firings if f.status == FIRED)
     click.echo(f"{fired} rule(s) would fire; nothing was changed or sent")
+
+
+def _show_action(name: str, args: dict[str, Any]) -> None:
+    """Arguments as JSON, except comment texts, which are shown as the Markdown a reader would see."""
+    comments = args.get("comments", [])
+    rest = {key: value for key, value in args.items() if key != "comments"}
+    click.echo(f"    {name} {json.dumps(rest, default=str, sort_keys=True)}" if rest else f"    {name}")
+    for comment in comments:
+        click.echo(f"      on {comment['target']}:")
+        for line in str(comment["text"]).splitlines():
+            click.echo(f"        | {line}")

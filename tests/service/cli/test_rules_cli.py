@@ -113,7 +113,7 @@ def test_rules_test_shows_what_would_happen_and_changes_nothing(tmp_path: Path, 
     out = result.stdout
     assert "event iteration.started jira:sprint/37" in out
     assert f"rule ex-ante-nudge-at-start (default.yaml sha256 {DEFAULT_HASH[:12]}): would fire" in out
-    assert '    comment {"comments": [{"target": "jira:PORT-2", "text": "Sprint 37 has started' in out
+    assert "    comment\n      on jira:PORT-2:\n        | Sprint 37 has started with work on this epic" in out
     assert "rule iteration-checkin-round (default.yaml" in out and '"kind": "iteration", "opened": [1]' in out
     assert "2 rule(s) would fire; nothing was changed or sent" in out
     assert _counts(tmp_path, db_url) == (0, 0, 0)
@@ -124,7 +124,7 @@ def test_rules_test_a_sequence_shows_rules_that_do_not_fire(tmp_path: Path, db_u
     result = run_cli(["rules", "test", str(EVENTS / "sequence__risk_then_close.json")], db_url, tmp_path)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "rule value-risk-mitigation (default.yaml" in out and '"target": "jira:PORT-11"' in out
+    assert "rule value-risk-mitigation (default.yaml" in out and "on jira:PORT-11:" in out
     assert "event ticket.closed jira:PORT-1" in out
     assert "rule ex-post-round (default.yaml" in out and '"kind": "ex-post"' in out
     assert "2 rule(s) would fire" in out
@@ -136,7 +136,7 @@ def test_rules_test_unknown_label(tmp_path: Path, db_url: str) -> None:
     result = run_cli(["rules", "test", str(EVENTS / "label.unknown__transparancy.json")], db_url, tmp_path)
     assert result.exit_code == 0, result.output
     assert "Did you mean `value:transparency`?" in result.stdout
-    assert '"target": "github:sbansal1999/testing-gh#9"' in result.stdout
+    assert "on github:sbansal1999/testing-gh#9:\n        | `value:transparancy` does not name" in result.stdout
 
 
 def test_rules_test_an_event_no_rule_wants(tmp_path: Path, db_url: str) -> None:
