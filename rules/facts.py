@@ -45,6 +45,8 @@ _SPECS = (
         "those of the iteration's epics that have no proposed or active hypothesis",
     ),
     FactSpec("iteration.active_hypothesis_ids", "ids of the proposed or active hypotheses of those epics"),
+    # The answer facts below count the event's hypothesis only when the event has one (check-in events), so an
+    # alert on an epic is not hidden by other epics' answers; otherwise every hypothesis in the iteration.
     FactSpec("iteration.answer_mean", "mean check-in score of one stakeholder group in the iteration", "group"),
     FactSpec(
         "iteration.answer_mean_drop",

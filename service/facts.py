@@ -61,7 +61,7 @@ class SqlFacts:
             "iteration.epics": self._iteration_epics,
             "iteration.active_hypothesis_ids": self._iteration_active_hypothesis_ids,
             "iteration.epics_without_active_hypothesis": self._epics_without_hypothesis,
-            "iteration.group_means": lambda: self._group_means(self.get("iteration.key")),
+            "iteration.group_means": lambda: self._group_means(self.get("iteration.key"), self._answer_scope()),
             "iteration.min_group_mean": lambda: min(self.get("iteration.group_means").values(), default=None),
             "iteration.min_group": lambda: _arg(self.get("iteration.group_means"), min),
             "iteration.max_drop": lambda: max(self._drops().values(), default=None),
@@ -221,6 +221,14 @@ class SqlFacts:
         )
         return [key for key in epics if key not in covered]
 
+    def _answer_scope(self) -> list[int] | None:
+        """Answers about the event's hypothesis when it has one (a check-in event), else about every hypothesis.
+
+        An alert on an epic must not be hidden by other epics' answers averaged into the same iteration.
+        """
+        hypothesis = self._hypothesis()
+        return [hypothesis.id] if hypothesis is not None else None
+
     def _group_means(self, iteration: str | None, hypotheses: list[int] | None = None) -> dict[str, float]:
         if not iteration:
             return {}
@@ -257,7 +265,7 @@ class SqlFacts:
             iteration = self.get("iteration.key")
             if not iteration:
                 return {}
-            hypotheses = list(
+            hypotheses = self._answer_scope() or list(
                 self.session.scalars(
                     select(CheckinRound.hypothesis_id).where(CheckinRound.iteration_key == iteration).distinct()
                 )

@@ -78,6 +78,10 @@ def test_iteration_answer_means_drops_and_divergence(any_app: Flask) -> None:
         second = s.round_(session, h, "jira:sprint/2", opened_at=s.T0 + s.SPRINT)
         s.answers(session, second.id, "citizen", -1, -2)
         s.answers(session, second.id, "civil-servant", 1, 0)
+        # Another epic in the same sprint whose citizens are happy: it must not hide PORT-1's trouble.
+        s.epic(session, "jira:PORT-2")
+        other = s.round_(session, s.hypothesis(session, "jira:PORT-2"), "jira:sprint/2", opened_at=s.T0 + s.SPRINT)
+        s.answers(session, other.id, "citizen", 2, 2, 2, 2)
 
         now = facts_for(session, s.event("checkin.answered", f"checkin-round:{second.id}", round=second.id))
         assert now.get("iteration.key") == "jira:sprint/2"
@@ -98,6 +102,15 @@ def test_iteration_answer_means_drops_and_divergence(any_app: Flask) -> None:
 
         before = facts_for(session, s.event("checkin.answered", f"checkin-round:{first.id}", round=first.id))
         assert before.get("iteration.max_drop") is None  # no earlier iteration to compare with
+
+        happy = facts_for(session, s.event("checkin.answered", f"checkin-round:{other.id}", round=other.id))
+        assert happy.get("iteration.group_means") == {"citizen": 2.0}
+        assert happy.get("iteration.max_drop") is None  # PORT-2 had no answers in sprint 1
+
+        # Without a hypothesis (e.g. iteration.closed) the whole iteration counts.
+        whole = facts_for(session, s.event("iteration.closed", "jira:sprint/2"))
+        assert whole.get("iteration.group_means") == pytest.approx({"citizen": 5 / 6, "civil-servant": 0.5})
+        assert whole.get("iteration.answer_mean_drop.citizen") == pytest.approx(1.5 - 5 / 6)
 
 
 def test_one_group_has_no_divergence(any_app: Flask) -> None:
