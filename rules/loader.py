@@ -145,5 +145,8 @@ def load_folders(folders: list[Path], groups: Mapping[str, str] | None = None) -
 def load_rules(rules_dir: Path | None = None) -> RuleSet:
     """The shipped packs, then the project's PVM_RULES_DIR; stakeholder groups come from the project's taxonomy."""
     folders = [BUILTIN_DIR] if rules_dir is None else [BUILTIN_DIR, rules_dir]
-    groups = taxonomy.load_for(rules_dir).groups
+    try:
+        groups = taxonomy.load_for(rules_dir).groups
+    except taxonomy.TaxonomyError as exc:  # conditions name stakeholder groups, so the taxonomy must load first
+        raise PackError("taxonomy.yaml", None, "(file)", str(exc)) from exc
     return load_folders(folders, groups)

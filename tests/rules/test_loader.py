@@ -341,3 +341,9 @@ def test_actions_from_other_packages_are_registered_from_entry_points(
     del actions.ACTIONS["page_on_call"]  # ... and only the entry point brings it back
     pack = write(tmp_path, "p.yaml", "rules:\n  - id: p\n    on: label.added\n    then: [{page_on_call: {team: a}}]\n")
     assert load_pack(pack).rules[0].actions == (Page("a"),)
+
+
+def test_a_broken_project_taxonomy_is_reported_as_a_pack_error(tmp_path: Path) -> None:
+    (tmp_path / "taxonomy.yaml").write_text("dimensions: []\n")  # no stakeholder_groups
+    with pytest.raises(PackError, match=r"^taxonomy\.yaml: pack: \(file\): .*not a valid taxonomy"):
+        load_rules(tmp_path)
