@@ -161,6 +161,7 @@ def _apply(session: Session, rule: Rule, scope: Scope, cause: str | None) -> Fir
                     **({"once": once} if once is not None else {}),
                 },
             )
+            log.info("rule %s (%s) fired on %s %s (%s)", rule.id, rule.pack, event.kind, event.subject, cause)
             return result(FIRED, actions=tuple(outcomes))
     except Exception as exc:  # any failure of one rule is recorded and must not stop the others
         error = f"{type(exc).__name__}: {exc}"

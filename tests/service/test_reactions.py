@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,11 @@ from sqlalchemy.orm import Session
 from rules.actions import ACTIONS, Action, ActionContext, register_action
 from rules.errors import Where
 from rules.loader import BUILTIN_DIR, load_folders, load_rules
+from service.clock import build_scheduler, scheduled_rules
 from service.reactions import FAILED, FIRED, evaluate, react, run_scheduled
 from service.runtime import Runtime, runtime
 from service.storage.models import CheckinRound, ClockRun, OutboxItem, ValueLogEntry
+from tests.conftest import build_app, make_settings
 from tests.service import scenario as s
 
 DEFAULT_HASH = hashlib.sha256((BUILTIN_DIR / "default.yaml").read_bytes()).hexdigest()
@@ -493,8 +496,6 @@ def test_rules_dir_packs_are_used_by_react(tmp_path: Path) -> None:
         "  - id: tag-new-tickets\n    on: ticket.created\n    when: [{field: epic.key, op: exists, value: false}]\n"
         "    then: [{add_label: {label: needs-epic}}]\n"
     )
-    from tests.conftest import build_app, make_settings
-
     app = build_app(make_settings(tmp_path / "instance", rules_dir=tmp_path))
     with runtime(app).transaction() as session:
         firings = fire(
@@ -526,8 +527,6 @@ def test_events_no_rule_listens_to_cost_nothing(app: Flask) -> None:
 
 
 def test_the_clock_runs_scheduled_rules(app: Flask) -> None:
-    from service.clock import build_scheduler, scheduled_rules
-
     rt = runtime(app)
     assert "scheduled_rules" in {job.id for job in build_scheduler(rt).get_jobs()}
     with rt.transaction() as session:
@@ -552,10 +551,6 @@ def test_the_clock_runs_scheduled_rules(app: Flask) -> None:
 @pytest.mark.postgres
 def test_two_workers_nudge_an_epic_once(tmp_path: Path, postgres_url: str) -> None:
     """Two tickets of one epic join a sprint, handled by two workers at once: one nudge, not two."""
-    import threading
-
-    from tests.conftest import build_app, make_settings
-
     app = build_app(make_settings(tmp_path, postgres_url))
     rt = runtime(app)
     with rt.transaction() as session:
