@@ -10,6 +10,7 @@ from flask import Flask
 
 from rules.taxonomy import TaxonomyError, load_for
 from service.config import ConfigError, Settings
+from service.reactions import check_rules
 from service.runtime import Runtime, close_db
 from service.storage.engine import make_engine, make_session_factory
 
@@ -18,6 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     prepare_instance_dir(settings.instance_dir)
     check_taxonomy(settings)
+    check_rules(settings)  # a malformed rule pack stops the start, naming the file, rule and path
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     app.config["SECRET_KEY"] = settings.secret_key or _development_secret(settings.instance_dir)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_bytes

@@ -12,6 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
+from service.reactions import run_scheduled
 from service.runtime import Runtime
 from service.storage.models import ClockRun
 from service.valuelog import checkpoint
@@ -52,12 +53,21 @@ def daily_checkpoint(runtime: Runtime) -> None:
     run_once(runtime, f"checkpoint:{datetime.now(UTC):%Y-%m-%d}", write_checkpoint)
 
 
+def scheduled_rules(runtime: Runtime) -> None:
+    """Rules with a `schedule`: each fire time runs once (keys `rule:<id>:<time>`), so a re-run changes nothing."""
+    fired = run_scheduled(runtime, datetime.now(UTC))
+    if fired:
+        log.info("clock: scheduled rules fired %s time(s)", fired)
+
+
 def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
         timezone="UTC",
         job_defaults={"misfire_grace_time": MISFIRE_GRACE_SECONDS, "coalesce": True, "max_instances": 1},
     )
     scheduler.add_job(daily_checkpoint, "cron", hour=0, minute=5, args=[runtime], id="daily_checkpoint")
+    # Every 5 minutes is fine-grained enough for the packs' cron times; each fire time runs once.
+    scheduler.add_job(scheduled_rules, "cron", minute="*/5", args=[runtime], id="scheduled_rules")
     return scheduler
 
 

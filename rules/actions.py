@@ -1,0 +1,402 @@
+"""The action registry: what a rule may do. Built-ins are below; integrations add theirs with `register_action`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from rules.durations import parse_duration
+from rules.errors import Where
+from rules.fields import check_field, resolve
+from rules.scope import Scope
+from rules.templates import Text
+from rules.triggers import CHECKIN_OPENED, VALUE_ALERT
+from service.domain.keys import tracker_of
+from service.outbox.queue import enqueue
+from service.storage.models import CheckinRound, Hypothesis, ValueLogEntry
+from service.valuelog import chain
+
+# Where a comment or label goes: a shortcut, or any field whose value is a key or a list of keys.
+TARGETS = {
+    "subject": "event.subject",
+    "epic": "epic.key",
+    "hypothesis_epic": "hypothesis.epic",
+    "iteration_epics": "iteration.epics",
+}
+ROUND_KINDS = ("iteration", "ex-post")
+ALERT_ONCE = ("iteration", "epic", "always")
+LOG_SOURCE = "rules"
+
+
+class ActionError(RuntimeError):
+    """An action that cannot do its work for this event; recorded as `rule.failed`."""
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """Everything an action may use: the caller's session (its transaction), the scope and who caused it."""
+
+    session: Session
+    scope: Scope
+    rule_id: str
+    cause: str
+
+    @property
+    def actor(self) -> str:
+        return f"rule:{self.rule_id}"[:200]
+
+    def log(self, kind: str, subject: str, data: dict[str, Any]) -> None:
+        chain.append(self.session, kind=kind, subject=subject, data=data, actor=self.actor, source=LOG_SOURCE)
+
+
+class Action:
+    """One step of a rule's `then`. `run` does the work in ctx.session and returns what it did, as plain data."""
+
+    name: ClassVar[str]
+    keys: ClassVar[tuple[str, ...]] = ()
+    required: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def parse(cls, params: Mapping[str, Any], where: Where) -> Action:
+        raise NotImplementedError
+
+    def run(self, ctx: ActionContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+ACTIONS: dict[str, type[Action]] = {}
+# Packages add actions without touching this module: an entry point in this group names an Action subclass.
+ENTRY_POINT_GROUP = "pvm.actions"
+_plugins_loaded = False
+
+
+def register_action(cls: type[Action]) -> type[Action]:
+    """Add an action to the registry (usable as a decorator); integrations call this for their own actions."""
+    if not getattr(cls, "name", None):
+        raise TypeError(f"{cls.__name__} needs a `name` to be registered as an action")
+    ACTIONS[cls.name] = cls
+    return cls
+
+
+def load_plugin_actions() -> None:
+    """Register the actions other packages declare under `pvm.actions`, once, before the first pack is parsed."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        cls = entry.load()
+        if not (isinstance(cls, type) and issubclass(cls, Action)):
+            raise TypeError(f"entry point {entry.name} = {entry.value} is not a rules.actions.Action subclass")
+        register_action(cls)
+    _plugins_loaded = True
+
+
+def parse_action(raw: Any, where: Where) -> Action:
+    """`{comment: {target: epic, text: ...}}`: one registry name mapped to its parameters."""
+    load_plugin_actions()
+    if not isinstance(raw, Mapping) or len(raw) != 1:
+        raise where.error("an action is a mapping with exactly one action name, e.g. {comment: {text: ...}}", ACTIONS)
+    ((name, params),) = raw.items()
+    cls = ACTIONS.get(str(name))
+    if cls is None:
+        raise where.error(f"unknown action {name!r}", sorted(ACTIONS))
+    at = where.at(str(name))
+    params = {} if params is None else params
+    if not isinstance(params, Mapping):
+        raise at.error(f"the parameters of {name!r} must be a mapping", cls.keys)
+    unknown = [str(k) for k in params if k not in cls.keys]
+    if unknown:
+        raise at.at(unknown[0]).error(f"unknown parameter {unknown[0]!r} for action {name!r}", cls.keys)
+    for key in cls.required:
+        if key not in params:
+            raise at.at(key).error(f"action {name!r} needs {key!r}", cls.keys)
+    return cls.parse(params, at)
+
+
+def _choice(params: Mapping[str, Any], key: str, choices: tuple[str, ...], default: str, where: Where) -> str:
+    value = params.get(key, default)
+    if value not in choices:
+        raise where.at(key).error(f"unknown {key} {value!r}", choices)
+    return str(value)
+
+
+def _target(params: Mapping[str, Any], default: str, where: Where) -> str:
+    value = params.get("target", default)
+    if value in TARGETS:
+        return TARGETS[value]
+    if isinstance(value, str) and "." in value:
+        return check_field(value, where.at("target"))
+    raise where.at("target").error(
+        f"unknown target {value!r}; use a shortcut or a field holding keys", [*TARGETS, "<field>"]
+    )
+
+
+def resolve_targets(target: str, scope: Scope) -> list[str]:
+    """The keys an action acts on; empty when the event has no such thing (e.g. a ticket without an epic)."""
+    value = resolve(target, scope.event_view, scope.facts)
+    found = value if isinstance(value, list | tuple) else [value]
+    return [str(key) for key in found if key]
+
+
+def post_comment(ctx: ActionContext, target: str, text: str) -> None:
+    enqueue(
+        ctx.session, tracker=tracker_of(target), action="comment", target=target, body={"text": text}, cause=ctx.cause
+    )
+
+
+@register_action
+@dataclass(frozen=True)
+class Comment(Action):
+    """Comment on the event's subject, its epic, the hypothesis's epic or every epic in the iteration."""
+
+    name: ClassVar[str] = "comment"
+    keys: ClassVar[tuple[str, ...]] = ("text", "target")
+    required: ClassVar[tuple[str, ...]] = ("text",)
+    text: Text
+    target: str
+
+    @classmethod
+    def parse(cls, params: Mapping[str, Any], where: Where) -> Action:
+        return cls(Text(params["text"], where.at("text")), _target(params, "subject", where))
+
+    def run(self, ctx: ActionContext) -> dict[str, Any]:
+        posted = []
+        for target in resolve_targets(self.target, ctx.scope):
+            text = self.text.render(ctx.scope, target=target)
+            post_comment(ctx, target, text)
+            posted.append({"target": target, "text": text})
+        return {"comments": posted}
+
+
+@dataclass(frozen=True)
+class _LabelAction(Action):
+    keys: ClassVar[tuple[str, ...]] = ("label", "target")
+    required: ClassVar[tuple[str, ...]] = ("label",)
+    label: Text
+    target: str
+
+    @classmethod
+    def parse(cls, params: Mapping[str, Any], where: Where) -> Action:
+        return cls(Text(str(params["label"]), where.at("label")), _target(params, "subject", where))
+
+    def run(self, ctx: ActionContext) -> dict[str, Any]:
+        targets = resolve_targets(self.target, ctx.scope)
+        label = self.label.render(ctx.scope)
+        if not label:
+            raise ActionError(f"{self.name}: the label template gave an empty name")
+        for target in targets:
+            body = {"label": label}
+            enqueue(
+                ctx.session, tracker=tracker_of(target), action=self.name, target=target, body=body, cause=ctx.cause
+            )
+        return {"targets": targets, "label": label}
+
+
+@register_action
+@dataclass(frozen=True)
+class AddLabel(_LabelAction):
+    name: ClassVar[str] = "add_label"
+
+
+@register_action
+@dataclass(frozen=True)
+class RemoveLabel(_LabelAction):
+    name: ClassVar[str] = "remove_label"
+
+
+@register_action
+@dataclass(frozen=True)
+class OpenCheckinRound(Action):
+    """Open one check-in round per active hypothesis in scope; a second opening for the same key does nothing.
+
+    kind `iteration`: the hypotheses of every epic with work in the event's iteration (key iteration:<it>:<h>).
+    kind `ex-post`: the hypotheses of the event's epic (key ex-post:<epic>:<h>).
+    """
+
+    name: ClassVar[str] = "open_checkin_round"
+    keys: ClassVar[tuple[str, ...]] = ("kind", "deadline")
+    required: ClassVar[tuple[str, ...]] = ("kind", "deadline")
+    kind: str
+    deadline_text: str
+
+    @classmethod
+    def parse(cls, params: Mapping[str, Any], where: Where) -> Action:
+        kind = _choice(params, "kind", ROUND_KINDS, "iteration", where)
+        try:
+            parse_duration(params["deadline"])
+        except ValueError as exc:
+            raise where.at("deadline").error(str(exc)) from exc
+        return cls(kind, str(params["deadline"]))
+
+    def run(self, ctx: ActionContext) -> dict[str, Any]:
+        facts = ctx.scope.facts
+        if self.kind == "iteration":
+            iteration = facts.get("iteration.key")
+            if not iteration:
+                raise ActionError("open_checkin_round (iteration): the event names no iteration")
+            ids = list(facts.get("iteration.active_hypothesis_ids") or [])
+            scope_key = str(iteration)
+        else:
+            epic = facts.get("epic.key")
+            if not epic:
+                raise ActionError("open_checkin_round (ex-post): the event names no epic")
+            iteration = None
+            ids = list(facts.get("epic.active_hypothesis_ids") or [])
+            scope_key = str(epic)
+        deadline = ctx.scope.now + parse_duration(self.deadline_text)
+        opened: list[int] = []
+        existing: list[int] = []
+        for hypothesis_id in ids:
+            unique_key = f"{self.kind}:{scope_key}:{hypothesis_id}"
+            found = ctx.session.scalar(select(CheckinRound.id).where(CheckinRound.unique_key == unique_key))
+            if found is not None:
+                existing.append(found)
+                continue
+            round_id = self._open(ctx, hypothesis_id, iteration, unique_key, deadline)
+            if round_id is None:
+                existing.append(hypothesis_id)
+            else:
+                opened.append(round_id)
+        return {
+            "kind": self.kind,
+            "scope": scope_key,
+            "hypotheses": ids,
+            "opened": opened,
+            "already_open": existing,
+            "deadline": deadline.isoformat(),
+        }
+
+    def _open(
+        self, ctx: ActionContext, hypothesis_id: int, iteration: Any, unique_key: str, deadline: datetime
+    ) -> int | None:
+        try:
+            with ctx.session.begin_nested():  # another writer may open the same round between our read and insert
+                row = CheckinRound(
+                    hypothesis_id=hypothesis_id,
+                    iteration_key=iteration,
+                    kind=self.kind,
+                    unique_key=unique_key,
+                    status="open",
+                    opened_at=ctx.scope.now,
+                    deadline=deadline,
+                )
+                ctx.session.add(row)
+                ctx.session.flush()
+        except IntegrityError:
+            return None
+        epic = ctx.session.scalar(select(Hypothesis.epic_key).where(Hypothesis.id == hypothesis_id)) or ""
+        ctx.log(
+            CHECKIN_OPENED,
+            epic,
+            {
+                "round": row.id,
+                "hypothesis": hypothesis_id,
+                "iteration": iteration,
+                "kind": self.kind,
+                "deadline": deadline,
+                "rule": ctx.rule_id,
+            },
+        )
+        return row.id
+
+
+@register_action
+@dataclass(frozen=True)
+class Alert(Action):
+    """A warning on the epic(s): a comment plus a `value.alert` value-log entry naming the alert type.
+
+    `once` keeps an alert from repeating with every answer: once per `iteration` (default), per `epic`, or `always`.
+    """
+
+    name: ClassVar[str] = "alert"
+    keys: ClassVar[tuple[str, ...]] = ("type", "text", "target", "once")
+    required: ClassVar[tuple[str, ...]] = ("type", "text")
+    type: str
+    text: Text
+    target: str
+    once: str
+
+    @classmethod
+    def parse(cls, params: Mapping[str, Any], where: Where) -> Action:
+        kind = params["type"]
+        if not isinstance(kind, str) or not kind.strip():
+            raise where.at("type").error("an alert type is a short name such as co-destruction or divergence")
+        return cls(
+            kind,
+            Text(params["text"], where.at("text")),
+            _target(params, "epic", where),
+            _choice(params, "once", ALERT_ONCE, "iteration", where),
+        )
+
+    def run(self, ctx: ActionContext) -> dict[str, Any]:
+        iteration = ctx.scope.facts.get("iteration.key")
+        raised: list[dict[str, str]] = []
+        repeated: list[str] = []
+        for target in resolve_targets(self.target, ctx.scope):
+            if self._raised_before(ctx.session, target, iteration):
+                repeated.append(target)
+                continue
+            text = self.text.render(ctx.scope, target=target)
+            post_comment(ctx, target, text)
+            ctx.log(
+                VALUE_ALERT,
+                target,
+                {
+                    "type": self.type,
+                    "iteration": iteration,
+                    "rule": ctx.rule_id,
+                    "event": ctx.scope.event.kind,
+                    "text": text,
+                },
+            )
+            raised.append({"target": target, "text": text})
+        return {"type": self.type, "comments": raised, "already_raised": repeated}
+
+    def _raised_before(self, session: Session, target: str, iteration: Any) -> bool:
+        if self.once == "always":
+            return False
+        chain._lock_for_append(session)  # as for once_per rules: a concurrent worker waits and then sees ours
+        rows = session.scalars(
+            select(ValueLogEntry.data).where(ValueLogEntry.kind == VALUE_ALERT, ValueLogEntry.subject == target)
+        )
+        # Filtered here rather than in SQL: JSON operators differ between SQLite and PostgreSQL, and an epic
+        # collects few alerts.
+        return any(
+            data.get("type") == self.type and (self.once == "epic" or data.get("iteration") == iteration)
+            for data in rows
+        )
+
+
+@register_action
+@dataclass(frozen=True)
+class NotifyOwner(Action):
+    """Escalate to the hypothesis owner: a comment on the hypothesis's epic that mentions the owner."""
+
+    name: ClassVar[str] = "notify_owner"
+    keys: ClassVar[tuple[str, ...]] = ("text", "target")
+    required: ClassVar[tuple[str, ...]] = ("text",)
+    text: Text
+    target: str
+
+    @classmethod
+    def parse(cls, params: Mapping[str, Any], where: Where) -> Action:
+        return cls(Text(params["text"], where.at("text")), _target(params, "hypothesis_epic", where))
+
+    def run(self, ctx: ActionContext) -> dict[str, Any]:
+        owner = ctx.scope.facts.get("hypothesis.owner")
+        if not owner:
+            raise ActionError("notify_owner: the hypothesis has no owner; set `owner` on it")
+        mention = owner if str(owner).startswith("@") else f"@{owner}"
+        posted = []
+        for target in resolve_targets(self.target, ctx.scope):
+            text = f"{mention} {self.text.render(ctx.scope, owner=owner, target=target)}"
+            post_comment(ctx, target, text)
+            posted.append({"target": target, "text": text})
+        return {"owner": owner, "comments": posted}

@@ -1,0 +1,379 @@
+"""The facts rules ask about, answered with SQL over the current state, from the point of view of one event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rules.facts import split_parameter
+from rules.taxonomy import Taxonomy, ValueLabel
+from service.domain import events as kinds
+from service.domain.events import Event
+from service.storage.models import (
+    CheckinAnswer,
+    CheckinPrompt,
+    CheckinRound,
+    Epic,
+    Hypothesis,
+    Iteration,
+    Label,
+    Ticket,
+    TicketIteration,
+)
+
+# "Active" in the framework's sense: a hypothesis still being pursued (DESIGN.md statuses).
+ACTIVE_STATUSES = ("proposed", "active")
+_MEMBERSHIP_KINDS = (kinds.ITERATION_JOINED, kinds.ITERATION_LEFT)
+
+
+class UnknownFact(KeyError):
+    pass
+
+
+class SqlFacts:
+    """Implements `rules.facts.Facts`. Answers are cached for the event, so a fact used twice costs one query."""
+
+    def __init__(self, session: Session, event: Event, now: datetime, taxonomy: Taxonomy) -> None:
+        self.session = session
+        self.event = event
+        self.now = now
+        self.taxonomy = taxonomy
+        self._cache: dict[str, Any] = {}
+        self._answers: dict[str, Callable[[], Any]] = {
+            "ticket.is_epic": self._is_epic,
+            "ticket.state": lambda: _attr(self._ticket(), "state"),
+            "epic.key": self._epic_key,
+            "epic.title": self._epic_title,
+            "epic.active_hypotheses": lambda: len(self.get("epic.active_hypothesis_ids")),
+            "epic.has_active_hypothesis": lambda: bool(self.get("epic.active_hypothesis_ids")),
+            "epic.hypotheses": self._epic_hypothesis_count,
+            "epic.active_hypothesis_ids": self._epic_active_hypothesis_ids,
+            "label.in_taxonomy": lambda: _attr(self._label(), "dimension") is not None,
+            "label.is_value_label": lambda: self._label() is not None,
+            "label.polarity": lambda: _attr(self._label(), "polarity"),
+            "label.dimension": lambda: _attr(self._label(), "dimension"),
+            "iteration.key": self._iteration_key,
+            "iteration.name": self._iteration_name,
+            "iteration.epics": self._iteration_epics,
+            "iteration.active_hypothesis_ids": self._iteration_active_hypothesis_ids,
+            "iteration.epics_without_active_hypothesis": self._epics_without_hypothesis,
+            "iteration.group_means": lambda: self._group_means(self.get("iteration.key"), self._answer_scope()),
+            "iteration.min_group_mean": lambda: min(self.get("iteration.group_means").values(), default=None),
+            "iteration.min_group": lambda: _arg(self.get("iteration.group_means"), min),
+            "iteration.max_drop": lambda: max(self._drops().values(), default=None),
+            "iteration.max_drop_group": lambda: _arg(self._drops(), max),
+            "iteration.divergence": self._divergence,
+            "iteration.touched_dimensions": lambda: sorted(self._touched(self.get("iteration.key"))),
+            "iteration.touched_dimensions_streak": lambda: self._streak()[0],
+            "iteration.only_dimension": lambda: self._streak()[1],
+            "round.id": lambda: _attr(self._round(), "id"),
+            "round.status": lambda: _attr(self._round(), "status"),
+            "round.kind": lambda: _attr(self._round(), "kind"),
+            "round.response_rate": self._response_rate,
+            "round.elapsed": self._elapsed,
+            "hypothesis.id": lambda: _attr(self._hypothesis(), "id"),
+            "hypothesis.owner": lambda: _attr(self._hypothesis(), "owner"),
+            "hypothesis.statement": lambda: _attr(self._hypothesis(), "statement"),
+            "hypothesis.epic": lambda: _attr(self._hypothesis(), "epic_key"),
+        }
+        self._parametric: dict[str, Callable[[str], Any]] = {
+            "iteration.answer_mean": lambda group: self.get("iteration.group_means").get(group),
+            "iteration.answer_mean_drop": lambda group: self._drops().get(group),
+        }
+
+    def get(self, name: str) -> Any:
+        if name not in self._cache:
+            self._cache[name] = self._compute(name)
+        return self._cache[name]
+
+    def _compute(self, name: str) -> Any:
+        if name in self._answers:
+            return self._answers[name]()
+        found = split_parameter(name)
+        if found is None or found[1] is None or found[0].name not in self._parametric:
+            raise UnknownFact(f"no fact called {name!r}")
+        return self._parametric[found[0].name](found[1])
+
+    # --- what the event is about ---------------------------------------------------------------------------
+
+    def _memo(self, name: str, compute: Callable[[], Any]) -> Any:
+        key = f"_{name}"
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def _ticket(self) -> Ticket | None:
+        return self._memo("ticket", lambda: self.session.get(Ticket, self.event.subject))
+
+    def _is_epic(self) -> bool:
+        stated = self.event.data.get("is_epic")
+        if isinstance(stated, bool):  # the event's own word: the ticket row may not be written yet
+            return stated
+        ticket = self._ticket()
+        return bool(ticket and ticket.is_epic)
+
+    def _label(self) -> ValueLabel | None:
+        name = self.event.data.get("label")
+        return self.taxonomy.parse_label(name) if isinstance(name, str) else None
+
+    def _round(self) -> CheckinRound | None:
+        def find() -> CheckinRound | None:
+            ref = _int(self.event.data.get("round", self.event.data.get("round_id")))
+            return self.session.get(CheckinRound, ref) if ref is not None else None
+
+        return self._memo("round", find)
+
+    def _hypothesis(self) -> Hypothesis | None:
+        def find() -> Hypothesis | None:
+            data = self.event.data
+            ref = _int(data.get("hypothesis", data.get("hypothesis_id")))
+            if ref is None and self.event.kind.startswith("hypothesis."):
+                ref = _int(data.get("id"))
+            if ref is None and self._round() is not None:
+                ref = self._round().hypothesis_id  # type: ignore[union-attr]
+            return self.session.get(Hypothesis, ref) if ref is not None else None
+
+        return self._memo("hypothesis", find)
+
+    def _epic_key(self) -> str | None:
+        data = self.event.data
+        if data.get("is_epic") is True:
+            return self.event.subject
+        for name in ("epic", "epic_key"):
+            if isinstance(data.get(name), str) and data[name]:
+                return str(data[name])
+        ticket = self._ticket()
+        if ticket is not None:
+            return ticket.key if ticket.is_epic else ticket.epic_key
+        if self.session.get(Epic, self.event.subject) is not None:
+            return self.event.subject
+        hypothesis = self._hypothesis()
+        return hypothesis.epic_key if hypothesis else None
+
+    def _epic_title(self) -> str | None:
+        key = self.get("epic.key")
+        ticket = self.session.get(Ticket, key) if key else None
+        return ticket.title if ticket else None
+
+    def _epic_hypothesis_count(self) -> int:
+        key = self.get("epic.key")
+        if not key:
+            return 0
+        return int(self.session.scalar(select(func.count()).where(Hypothesis.epic_key == key)) or 0)
+
+    def _epic_active_hypothesis_ids(self) -> list[int]:
+        key = self.get("epic.key")
+        return self._active_hypotheses([key]) if key else []
+
+    def _active_hypotheses(self, epics: Iterable[str]) -> list[int]:
+        query = (
+            select(Hypothesis.id)
+            .where(Hypothesis.epic_key.in_(list(epics)), Hypothesis.status.in_(ACTIVE_STATUSES))
+            .order_by(Hypothesis.id)
+        )
+        return list(self.session.scalars(query))
+
+    # --- iterations ----------------------------------------------------------------------------------------
+
+    def _iteration_key(self) -> str | None:
+        kind, data = self.event.kind, self.event.data
+        if kind.startswith("iteration.") and kind not in _MEMBERSHIP_KINDS:
+            return self.event.subject
+        if isinstance(data.get("iteration"), str) and data["iteration"]:
+            return str(data["iteration"])
+        round_ = self._round()
+        return round_.iteration_key if round_ else None
+
+    def _iteration_name(self) -> str | None:
+        key = self.get("iteration.key")
+        row = self.session.get(Iteration, key) if key else None
+        return row.name if row else None
+
+    def _iteration_epics(self) -> list[str]:
+        key = self.get("iteration.key")
+        if not key:
+            return []
+        rows = self.session.execute(
+            select(Ticket.key, Ticket.is_epic, Ticket.epic_key)
+            .join(TicketIteration, TicketIteration.ticket_key == Ticket.key)
+            .where(TicketIteration.iteration_key == key, TicketIteration.left_at.is_(None))
+        )
+        return sorted({row.key if row.is_epic else row.epic_key for row in rows if row.is_epic or row.epic_key})
+
+    def _iteration_active_hypothesis_ids(self) -> list[int]:
+        epics = self.get("iteration.epics")
+        return self._active_hypotheses(epics) if epics else []
+
+    def _epics_without_hypothesis(self) -> list[str]:
+        epics = self.get("iteration.epics")
+        if not epics:
+            return []
+        covered = set(
+            self.session.scalars(
+                select(Hypothesis.epic_key).where(
+                    Hypothesis.epic_key.in_(epics), Hypothesis.status.in_(ACTIVE_STATUSES)
+                )
+            )
+        )
+        return [key for key in epics if key not in covered]
+
+    def _answer_scope(self) -> list[int] | None:
+        """Answers about the event's hypothesis when it has one (a check-in event), else about every hypothesis.
+
+        An alert on an epic must not be hidden by other epics' answers averaged into the same iteration.
+        """
+        hypothesis = self._hypothesis()
+        return [hypothesis.id] if hypothesis is not None else None
+
+    def _group_means(self, iteration: str | None, hypotheses: list[int] | None = None) -> dict[str, float]:
+        if not iteration:
+            return {}
+        query = (
+            select(CheckinAnswer.group, func.avg(CheckinAnswer.score))
+            .join(CheckinRound, CheckinRound.id == CheckinAnswer.round_id)
+            .where(CheckinRound.iteration_key == iteration)
+            .group_by(CheckinAnswer.group)
+        )
+        if hypotheses is not None:
+            query = query.where(CheckinRound.hypothesis_id.in_(hypotheses))
+        # PostgreSQL's avg() of integers is a Decimal, SQLite's a float: one type for rules and templates.
+        return {group: float(mean) for group, mean in self.session.execute(query) if mean is not None}
+
+    def _previous_iteration(self, iteration: str, hypotheses: list[int]) -> str | None:
+        """The latest earlier iteration that has answers about the same hypotheses."""
+        current = self.session.get(Iteration, iteration)
+        if current is None or not hypotheses:
+            return None
+        ordering = func.coalesce(Iteration.start_at, Iteration.created_at)
+        current_at = current.start_at or current.created_at
+        return self.session.scalar(
+            select(Iteration.key)
+            .join(CheckinRound, CheckinRound.iteration_key == Iteration.key)
+            .join(CheckinAnswer, CheckinAnswer.round_id == CheckinRound.id)
+            .where(Iteration.key != iteration, CheckinRound.hypothesis_id.in_(hypotheses), ordering < current_at)
+            .group_by(Iteration.key, ordering)
+            .order_by(ordering.desc())
+            .limit(1)
+        )
+
+    def _drops(self) -> dict[str, float]:
+        def compute() -> dict[str, float]:
+            iteration = self.get("iteration.key")
+            if not iteration:
+                return {}
+            hypotheses = self._answer_scope() or list(
+                self.session.scalars(
+                    select(CheckinRound.hypothesis_id).where(CheckinRound.iteration_key == iteration).distinct()
+                )
+            )
+            previous = self._previous_iteration(iteration, hypotheses)
+            if previous is None:
+                return {}
+            now_means = self._group_means(iteration, hypotheses)
+            before = self._group_means(previous, hypotheses)
+            return {group: before[group] - mean for group, mean in now_means.items() if group in before}
+
+        return self._memo("drops", compute)
+
+    def _divergence(self) -> float | None:
+        means = self.get("iteration.group_means")
+        return max(means.values()) - min(means.values()) if len(means) >= 2 else None
+
+    def _touched(self, iteration: str | None) -> set[str]:
+        if not iteration:
+            return set()
+        query = (
+            select(Label.dimension)
+            .join(TicketIteration, TicketIteration.ticket_key == Label.ticket_key)
+            .where(
+                TicketIteration.iteration_key == iteration,
+                Label.dimension.is_not(None),
+                Label.polarity == "value",
+            )
+            .distinct()
+        )
+        return {str(d) for d in self.session.scalars(query)}
+
+    def _streak(self) -> tuple[int, str | None]:
+        """Iterations in a row, ending with this one, whose value labels all name one and the same dimension.
+
+        "In a row" follows the start dates of iterations of the same board (the key up to its last `/`).
+        """
+
+        def compute() -> tuple[int, str | None]:
+            key = self.get("iteration.key")
+            current = self.session.get(Iteration, key) if key else None
+            if current is None:
+                return 0, None
+            only = self._touched(current.key)
+            if len(only) != 1:
+                return 0, None
+            board = current.key.rsplit("/", 1)[0] + "/"
+            ordering = func.coalesce(Iteration.start_at, Iteration.created_at)
+            earlier = self.session.scalars(
+                select(Iteration.key)
+                .where(
+                    Iteration.key.startswith(board, autoescape=True),
+                    Iteration.key != current.key,
+                    Iteration.state.in_(("active", "closed")),
+                    ordering < (current.start_at or current.created_at),
+                )
+                .order_by(ordering.desc())
+            )
+            streak = 1
+            for previous in earlier:
+                if self._touched(previous) != only:
+                    break
+                streak += 1
+            return streak, next(iter(only))
+
+        return self._memo("streak", compute)
+
+    # --- check-in rounds -----------------------------------------------------------------------------------
+
+    def _response_rate(self) -> float | None:
+        round_ = self._round()
+        if round_ is None:
+            return None
+        if round_.response_rate is not None:
+            return round_.response_rate
+        sent = self.session.scalar(select(func.count()).where(CheckinPrompt.round_id == round_.id)) or 0
+        if not sent:
+            return None  # nobody was asked yet: no rate to judge
+        answered_prompts = select(CheckinAnswer.prompt_id).where(CheckinAnswer.round_id == round_.id)
+        answered = self.session.scalar(
+            select(func.count()).where(
+                CheckinPrompt.round_id == round_.id,
+                CheckinPrompt.answered_at.is_not(None) | CheckinPrompt.id.in_(answered_prompts),
+            )
+        )
+        return float(answered or 0) / float(sent)
+
+    def _elapsed(self) -> float | None:
+        round_ = self._round()
+        if round_ is None or round_.deadline is None:
+            return None
+        span = (round_.deadline - round_.opened_at).total_seconds()
+        return (self.now - round_.opened_at).total_seconds() / span if span > 0 else 1.0
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _attr(row: Any, name: str) -> Any:
+    return getattr(row, name) if row is not None else None
+
+
+def _arg(values: dict[str, float], pick: Callable[..., Any]) -> str | None:
+    return pick(values, key=values.__getitem__) if values else None
