@@ -345,5 +345,6 @@ def test_actions_from_other_packages_are_registered_from_entry_points(
 
 def test_a_broken_project_taxonomy_is_reported_as_a_pack_error(tmp_path: Path) -> None:
     (tmp_path / "taxonomy.yaml").write_text("dimensions: []\n")  # no stakeholder_groups
-    with pytest.raises(PackError, match=r"^taxonomy\.yaml: pack: \(file\): .*taxonomy\.yaml:1: the taxonomy needs `stakeholder_groups`"):
+    expected = r"^taxonomy\.yaml: pack: \(file\): .*taxonomy\.yaml:1: the taxonomy needs `stakeholder_groups`"
+    with pytest.raises(PackError, match=expected):
         load_rules(tmp_path)
