@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from service.cli.context import fail, load_runtime, require_schema
-from service.inbox.process import ReplayError, replay
+from service.inbox.processing import ReplayError, replay
 
 
 def register(cli: click.Group) -> None:
