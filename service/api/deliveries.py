@@ -49,13 +49,13 @@ def list_deliveries() -> dict[str, Any]:
     return page(query, Delivery.id, serialise)
 
 
-@bp.get("/deliveries/<int:delivery>")
+@bp.get("/deliveries/<int:inbox_id>")
 @requires(Permission.READ)
-def get_delivery(delivery: int) -> dict[str, Any]:
+def get_delivery(inbox_id: int) -> dict[str, Any]:
     """One delivery with its stored headers and timings (`id` is the inbox id from the list)."""
-    row = db().get(Delivery, delivery)
+    row = db().get(Delivery, inbox_id)
     if row is None:
-        raise ApiError(404, f"no delivery with id {delivery}; list them with GET /api/v1/deliveries")
+        raise ApiError(404, f"no delivery with id {inbox_id}; list them with GET /api/v1/deliveries")
     return {
         **serialise(row),
         "headers": row.headers,
