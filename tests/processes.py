@@ -48,8 +48,8 @@ def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 30) 
             response = requests.get(url, timeout=1)
             if response.status_code == 200:
                 return response
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # the master listens before its worker has booted: a loaded machine can take seconds
         time.sleep(0.2)
     raise AssertionError(f"{url} did not answer 200 within {timeout}s")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from service.cli.context import fail, load_runtime, require_schema
-from service.inbox.processing import ReplayError, replay
 
 
 def register(cli: click.Group) -> None:
@@ -14,6 +13,9 @@ def register(cli: click.Group) -> None:
     @click.option("--source", help="The tracker (github, jira, ...) when two trackers used the same id.")
     def replay_command(delivery_id: str, source: str | None) -> None:
         """Queue delivery DELIVERY_ID (the tracker's id, or the inbox id) to be processed again by a worker."""
+        # Imported here: the pipeline (taxonomy, integrations) is not needed to start every other command.
+        from service.inbox.processing import ReplayError, replay
+
         rt = load_runtime()
         require_schema(rt)
         try:
