@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from integrations.base import Identity
+from service.inbox import group_commit
 from service.runtime import Runtime
 from service.storage.models import Delivery
 
@@ -42,37 +42,32 @@ def store(
     body: bytes,
     ignored: str | None = None,
 ) -> Stored:
-    """Insert the delivery and commit. A second copy (same source and id) is detected by the unique constraint,
-    so two concurrent copies count once whichever commits first."""
+    """Insert the delivery and commit (durably) before returning. A second copy (same source and id) is detected
+    by the unique constraint, so two concurrent copies count once whichever commits first."""
     digest = body_hash(body)
     delivery_id = identity.delivery_id or f"sha256:{digest}"
     now = datetime.now(UTC)
-    row = Delivery(
-        source=source,
-        delivery_id=delivery_id,
-        event=identity.event[:100],
-        action=identity.action[:100] if identity.action else None,
-        headers=kept_headers(headers),
-        body=body,
-        body_sha256=digest,
+    row = {
+        "source": source,
+        "delivery_id": delivery_id,
+        "event": identity.event[:100],
+        "action": identity.action[:100] if identity.action else None,
+        "headers": kept_headers(headers),
+        "body": body,
+        "body_sha256": digest,
         # Understood-and-ignored deliveries are still stored for the record, already in their final status.
-        status="ignored" if ignored else "pending",
-        error=ignored,
-        received_at=now,
-        next_attempt_at=now,
-        processed_at=now if ignored else None,
-    )
-    try:
-        with runtime.transaction() as session:
-            session.add(row)
-            session.flush()
-            new_id = row.id
-    except IntegrityError:
-        with runtime.transaction() as session:
-            existing = session.scalar(
+        "status": "ignored" if ignored else "pending",
+        "attempts": 0,
+        "error": ignored,
+        "received_at": now,
+        "next_attempt_at": now,
+        "processed_at": now if ignored else None,
+    }
+    new_id = group_commit.for_engine(runtime.engine).insert(row)
+    if new_id is None:
+        with runtime.engine.connect() as conn:
+            existing = conn.execute(
                 select(Delivery.id).where(Delivery.source == source, Delivery.delivery_id == delivery_id)
-            )
-        if existing is None:  # the constraint that fired was not ours: a real error, not a duplicate
-            raise
+            ).scalar_one()
         return Stored(existing, delivery_id, duplicate=True)
     return Stored(new_id, delivery_id, duplicate=False)
