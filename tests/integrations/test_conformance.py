@@ -12,7 +12,7 @@ from sqlalchemy import select
 from service.runtime import runtime
 from service.storage.models import Delivery
 from tests import deliveries
-from tests.conftest import SHARED_FIXTURES
+from tests.conftest import SHARED_FIXTURES, auth, token_for
 
 pytestmark = pytest.mark.skipif(
     not SHARED_FIXTURES.is_dir(),
@@ -84,6 +84,5 @@ def test_real_payloads_become_state(app) -> None:
     assert deliveries.github(client, "issues", labeled).status_code == 202
     assert deliveries.jira(client, (SHARED_FIXTURES / "jira-zulip" / "created_v2.json").read_bytes()).status_code == 202
     deliveries.drain(app)
-    token = __import__("tests.conftest", fromlist=["token_for"]).token_for(app, "auditor")
-    log = client.get("/api/v1/log?kind=ticket.created", headers={"Authorization": f"Bearer {token}"}).json["items"]
+    log = client.get("/api/v1/log?kind=ticket.created", headers=auth(token_for(app, "auditor"))).json["items"]
     assert {entry["subject"] for entry in log} == {"github:sbansal1999/testing-gh#9", "jira:BUG-15"}
