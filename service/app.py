@@ -27,10 +27,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["pvm"] = Runtime(settings, engine, make_session_factory(engine))
     app.teardown_appcontext(close_db)
 
-    from service import api, web
+    from service import api, web, webhooks
 
     web.init_app(app)
     api.init_app(app)
+    webhooks.init_app(app)
     logging.getLogger(__name__).debug("app created for %s", settings.env)
     return app
 

@@ -15,6 +15,7 @@ from integrations.base import Identity
 from rules.errors import PackError
 from rules.loader import load_rules
 from rules.model import RuleSet
+from service import pipeline
 from service.cli.context import fail, load_runtime, require_schema
 from service.config import ConfigError, Settings
 from service.domain.events import Event, Ignored
@@ -68,14 +69,21 @@ def register(cli: click.Group) -> None:
             fail(str(exc), 1)
         session = rt.sessions()
         try:
-            # Everything the rules write (outbox rows, rounds, log entries) is rolled back below; the
-            # dispatcher never sees it, so nothing reaches a tracker.
+            # A raw payload goes through the real pipeline first, so the rules see what the worker's rules would
+            # see (derived events such as label.unknown included); a domain event is taken as what happened.
+            # Everything written (state, outbox rows, rounds, log entries) is rolled back below; the dispatcher
+            # never sees it, so nothing reaches a tracker.
             with session.begin():
-                firings = evaluate(session, events, settings=rt.settings, now=datetime.now(UTC), rules=ruleset)
+                happened = (
+                    [found for event in events for found in pipeline.handle(session, event, rt.settings)]
+                    if source
+                    else events
+                )
+                firings = evaluate(session, happened, settings=rt.settings, now=datetime.now(UTC), rules=ruleset)
                 session.rollback()
         finally:
             session.close()
-        _show(events, firings, ruleset)
+        _show(happened, firings, ruleset)
 
 
 def _domain_events(payload: Any, path: Path) -> list[Event]:

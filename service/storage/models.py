@@ -120,6 +120,8 @@ class Ticket(Base):
     url: Mapped[str | None] = mapped_column(String(1000))
     is_epic: Mapped[bool] = mapped_column(Boolean, default=False)
     epic_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    # GitHub's GraphQL node id: Projects (v2) webhooks name an issue only by it.
+    node_id: Mapped[str | None] = mapped_column(String(100), index=True)
     # The tracker's own clock for this ticket; an older event never overwrites newer state.
     source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

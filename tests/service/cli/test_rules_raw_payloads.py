@@ -8,14 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from integrations import registry
 from service.runtime import runtime
 from service.storage.models import OutboxItem, ValueLogEntry
 from tests.conftest import SHARED_FIXTURES, build_app, make_settings
 from tests.helpers import run_cli
 from tests.service import scenario as s
-
-pytestmark = pytest.mark.skipif(not registry.all_integrations(), reason="needs the github/jira integrations")
 
 
 @pytest.fixture

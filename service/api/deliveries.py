@@ -1,0 +1,66 @@
+"""`/api/v1/deliveries`: the inbox as operators see it (status, attempts, last error)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+from sqlalchemy import select
+
+from service.access import Permission
+from service.api.auth import requires
+from service.api.errors import ApiError
+from service.api.pagination import page
+from service.runtime import db
+from service.storage.models import Delivery
+
+bp = Blueprint("api_deliveries", __name__)
+
+STATUSES = ("pending", "processing", "processed", "ignored", "failed", "dead")
+
+
+def serialise(row: Delivery) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "source": row.source,
+        "delivery_id": row.delivery_id,
+        "event": row.event,
+        "action": row.action,
+        "status": row.status,
+        "attempts": row.attempts,
+        "error": row.error,
+        "received_at": row.received_at.isoformat(),
+    }
+
+
+@bp.get("/deliveries")
+@requires(Permission.READ)
+def list_deliveries() -> dict[str, Any]:
+    """Stored webhook deliveries, oldest first; filter by `status` and `source`."""
+    query = select(Delivery)
+    status = request.args.get("status")
+    if status:
+        if status not in STATUSES:
+            raise ApiError(400, f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        query = query.where(Delivery.status == status)
+    source = request.args.get("source")
+    if source:
+        query = query.where(Delivery.source == source)
+    return page(query, Delivery.id, serialise)
+
+
+@bp.get("/deliveries/<int:inbox_id>")
+@requires(Permission.READ)
+def get_delivery(inbox_id: int) -> dict[str, Any]:
+    """One delivery with its stored headers and timings (`id` is the inbox id from the list)."""
+    row = db().get(Delivery, inbox_id)
+    if row is None:
+        raise ApiError(404, f"no delivery with id {inbox_id}; list them with GET /api/v1/deliveries")
+    return {
+        **serialise(row),
+        "headers": row.headers,
+        "body_sha256": row.body_sha256,
+        "body_bytes": len(row.body),
+        "next_attempt_at": row.next_attempt_at.isoformat() if row.status == "failed" else None,
+        "processed_at": row.processed_at.isoformat() if row.processed_at else None,
+    }

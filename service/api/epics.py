@@ -1,0 +1,52 @@
+"""`/api/v1/epics`: epics with their phase and child tickets. Keys may arrive percent-encoded or not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from service.access import Permission
+from service.api.auth import requires
+from service.api.errors import ApiError
+from service.api.pagination import page
+from service.api.work import iso, ticket
+from service.runtime import db
+from service.storage.models import Epic, Ticket
+
+bp = Blueprint("api_epics", __name__)
+
+
+def _summary(epic: Epic) -> dict[str, Any]:
+    children = db().scalar(select(func.count()).select_from(Ticket).where(Ticket.epic_key == epic.key)) or 0
+    return {
+        "key": epic.key,
+        "title": epic.ticket.title,
+        "state": epic.ticket.state,
+        "url": epic.ticket.url,
+        "phase": epic.phase,
+        "closed_at": iso(epic.closed_at),
+        "children": children,
+    }
+
+
+@bp.get("/epics")
+@requires(Permission.READ)
+def list_epics() -> dict[str, Any]:
+    """Epics, by key; the cursor is the last key."""
+    return page(select(Epic).options(selectinload(Epic.ticket)), Epic.key, _summary, cast=str)
+
+
+@bp.get("/epics/<path:key>")
+@requires(Permission.READ)
+def get_epic(key: str) -> dict[str, Any]:
+    """One epic with its child tickets and their value labels (`github:owner/repo%2334`, `jira:PROJ-12`)."""
+    epic = db().get(Epic, key)
+    if epic is None:
+        raise ApiError(404, f"no epic {key!r}; percent-encode `#` as %23 (list epics with GET /api/v1/epics)")
+    children = db().scalars(
+        select(Ticket).where(Ticket.epic_key == key).options(selectinload(Ticket.labels)).order_by(Ticket.key)
+    )
+    return {**_summary(epic), "description": epic.ticket.description, "tickets": [ticket(row) for row in children]}

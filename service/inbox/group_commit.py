@@ -1,0 +1,97 @@
+"""Group commit for intake: concurrent requests in one process share one transaction, so one fsync.
+
+Durability is unchanged: a request returns (and is acknowledged) only after the transaction holding its row has
+committed. Under a threaded server this lifts the one-commit-per-request ceiling (SQLite has one writer; every
+commit waits for the disk). The first waiting request writes for everyone queued behind it ("leader"); the rest
+wait for their row's outcome.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, insert
+from sqlalchemy.exc import IntegrityError
+
+from service.storage.models import Delivery
+
+_TABLE = Delivery.metadata.tables[Delivery.__tablename__]
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+MAX_BATCH = 64  # bounds the transaction (and so the wait of its first request)
+
+
+@dataclass
+class _Pending:
+    row: dict[str, Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    new_id: int | None = None  # None after `done`: a row with this (source, delivery_id) already exists
+    error: BaseException | None = None
+
+
+class GroupCommit:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.lock = threading.Lock()
+        self.queue: list[_Pending] = []
+        self.writing = False
+
+    def insert(self, row: dict[str, Any]) -> int | None:
+        """The new row's id, or None when the unique constraint says it is a duplicate."""
+        item = _Pending(row)
+        with self.lock:
+            self.queue.append(item)
+            lead = not self.writing
+            if lead:
+                self.writing = True
+        if lead:
+            self._write_until_empty()
+        item.done.wait()
+        if item.error is not None:
+            raise item.error
+        return item.new_id
+
+    def _write_until_empty(self) -> None:
+        while True:
+            with self.lock:
+                batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
+                if not batch:
+                    self.writing = False
+                    return
+            try:
+                self._write(batch)
+            except BaseException as exc:  # the database is down, say: every request in the batch answers 503
+                for item in batch:
+                    item.error = exc
+            finally:
+                for item in batch:
+                    item.done.set()
+
+    def _write(self, batch: list[_Pending]) -> None:
+        try:
+            with self.engine.begin() as conn:
+                ids = [conn.execute(_INSERT, item.row).scalar_one() for item in batch]
+        except IntegrityError:
+            if len(batch) == 1:
+                batch[0].new_id = None
+                return
+            # A duplicate somewhere in the batch aborted it all: write each row on its own to find which.
+            for item in batch:
+                self._write([item])
+            return
+        for item, new_id in zip(batch, ids, strict=True):
+            item.new_id = new_id
+
+
+_instances: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
+_instances_lock = threading.Lock()
+
+
+def for_engine(engine: Engine) -> GroupCommit:
+    with _instances_lock:
+        found = _instances.get(engine)
+        if found is None:
+            found = _instances[engine] = GroupCommit(engine)
+        return found

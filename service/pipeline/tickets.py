@@ -1,0 +1,169 @@
+"""Tickets and epics: a ticket snapshot is compared with stored state and only real changes become events."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import func, select
+
+from integrations.github.events import NODE_PREFIX
+from service.domain import events as kinds
+from service.domain.events import Event
+from service.pipeline import iterations, labels
+from service.pipeline.context import Step, is_stale, later
+from service.storage.models import Epic, Ticket, ValueLogEntry
+
+log = logging.getLogger(__name__)
+
+_TEXT_FIELDS = ("title", "description", "url", "issue_type")
+_STATE_KINDS = {"closed": kinds.TICKET_CLOSED, "open": kinds.TICKET_REOPENED, "deleted": kinds.TICKET_DELETED}
+
+
+def resolve(step: Step) -> Ticket | None:
+    """The ticket an event is about; GitHub Projects name an issue only by node id (`github:node/...`)."""
+    subject = step.event.subject
+    if subject.startswith(NODE_PREFIX):
+        node_id = subject[len(NODE_PREFIX) :]
+        ticket = step.session.scalars(select(Ticket).where(Ticket.node_id == node_id).limit(1)).first()
+        if ticket is None:
+            log.warning(
+                "%s: no known issue has node id %s; the change is kept in the inbox only", step.event.kind, node_id
+            )
+        return ticket
+    return step.session.get(Ticket, subject)
+
+
+def _stub(step: Step, key: str, title: str = "") -> Ticket:
+    """A ticket known only by reference (an epic named as a parent); its own events fill it in later."""
+    ticket = Ticket(key=key, source=step.event.source, title=title, state="open", is_epic=False)
+    step.session.add(ticket)
+    step.session.flush()
+    return ticket
+
+
+def _ensure_epic(step: Step, ticket: Ticket) -> None:
+    ticket.is_epic = True
+    if step.session.get(Epic, ticket.key) is None:
+        step.session.add(Epic(key=ticket.key, phase="ex-ante"))
+
+
+def _logged_created(step: Step, key: str) -> bool:
+    """A ticket first known by reference (a stub) is still 'first seen' when its own snapshot arrives."""
+    found = select(ValueLogEntry.seq).where(ValueLogEntry.subject == key, ValueLogEntry.kind == kinds.TICKET_CREATED)
+    return step.session.scalar(found.limit(1)) is not None
+
+
+def _has_children(step: Step, key: str) -> bool:
+    return bool(step.session.scalar(select(func.count()).select_from(Ticket).where(Ticket.epic_key == key)))
+
+
+def apply_snapshot(step: Step) -> list[Event]:
+    """ticket.created / updated / closed / reopened / deleted: the event's data is the ticket as the tracker has it."""
+    event, data = step.event, dict(step.event.data)
+    ticket = step.session.get(Ticket, event.subject)
+    if ticket is not None and is_stale(ticket.source_updated_at, event.occurred_at):
+        log.info("%s %s is older than the stored state; recorded, not applied", event.kind, event.subject)
+        return []
+    first_seen = ticket is None or not _logged_created(step, ticket.key)
+    if ticket is None:
+        ticket = _stub(step, event.subject)
+    before = {name: getattr(ticket, name) for name in (*_TEXT_FIELDS, "state", "is_epic")}
+    for name in _TEXT_FIELDS:
+        if name in data and data[name] is not None:
+            setattr(ticket, name, data[name])
+    if data.get("node_id"):
+        ticket.node_id = data["node_id"]
+    state = "deleted" if event.kind == kinds.TICKET_DELETED else data.get("state", ticket.state)
+    ticket.state = state
+    if data.get("is_epic") or (ticket.is_epic and _has_children(step, ticket.key)):
+        _ensure_epic(step, ticket)
+    elif "is_epic" in data:
+        ticket.is_epic = False
+    ticket.source_updated_at = later(ticket.source_updated_at, event.occurred_at)
+    step.session.flush()
+
+    result: list[Event] = []
+    summary = {"title": ticket.title, "url": ticket.url, "is_epic": ticket.is_epic, "state": ticket.state}
+    # The description rides on the domain event (hypothesis blocks are parsed from it) but not in the log.
+    extra = {"description": ticket.description, "epic": ticket.epic_key}
+    if first_seen:
+        result.append(step.record(kinds.TICKET_CREATED, ticket.key, summary, extra))
+        if ticket.state in ("closed", "deleted"):
+            result.append(step.record(_STATE_KINDS[ticket.state], ticket.key, summary, extra))
+    else:
+        if state != before["state"]:
+            result.append(step.record(_STATE_KINDS.get(state, kinds.TICKET_UPDATED), ticket.key, summary, extra))
+        changed = [name for name in (*_TEXT_FIELDS, "is_epic") if getattr(ticket, name) != before[name]]
+        details = {**summary, "changed": changed}
+        # Title, description (hypothesis blocks live there) and epic-ness are value-relevant; url and type are not.
+        if {"title", "description", "is_epic"} & set(changed):
+            result.append(step.record(kinds.TICKET_UPDATED, ticket.key, details, extra))
+        elif changed:
+            result.append(step.derive(kinds.TICKET_UPDATED, ticket.key, {**details, **extra}))
+
+    if ticket.state == "deleted":
+        return result
+    if data.get("labels") is not None:
+        result += labels.replace_all(step, ticket.key, list(data["labels"]))
+    if "epic" in data:
+        parent = data.get("parent") or {}
+        result += link_epic(step, ticket, data["epic"], parent.get("title", ""))
+    if data.get("iterations") is not None:
+        result += iterations.replace_all(step, ticket.key, list(data["iterations"]), str(data["iteration_scope"]))
+    return result
+
+
+def link_epic(step: Step, ticket: Ticket, epic_key: str | None, epic_title: str = "") -> list[Event]:
+    if ticket.epic_key == epic_key:
+        return []
+    result: list[Event] = []
+    if ticket.epic_key:
+        result.append(step.record(kinds.EPIC_UNLINKED, ticket.key, {"epic": ticket.epic_key}))
+    ticket.epic_key = epic_key
+    if epic_key:
+        epic = step.session.get(Ticket, epic_key) or _stub(step, epic_key, epic_title)
+        _ensure_epic(step, epic)
+        result.append(step.record(kinds.EPIC_LINKED, ticket.key, {"epic": epic_key}))
+    return result
+
+
+def _explicit(step: Step) -> Ticket | None:
+    """The ticket of an explicit change (label, epic, iteration), or None when it is stale or unknown."""
+    ticket = resolve(step)
+    if ticket is None and not step.event.subject.startswith(NODE_PREFIX):
+        ticket = _stub(step, step.event.subject)
+    if ticket is None or is_stale(ticket.source_updated_at, step.event.occurred_at):
+        return None
+    ticket.source_updated_at = later(ticket.source_updated_at, step.event.occurred_at)
+    return ticket
+
+
+def apply_label(step: Step) -> list[Event]:
+    ticket = _explicit(step)
+    if ticket is None:
+        return []
+    name = str(step.event.data["label"])
+    if step.event.kind == kinds.LABEL_ADDED:
+        return labels.add(step, ticket.key, name)
+    return labels.remove(step, ticket.key, name)
+
+
+def apply_epic_link(step: Step) -> list[Event]:
+    ticket = _explicit(step)
+    if ticket is None:
+        return []
+    epic_key = str(step.event.data["epic"])
+    if step.event.kind == kinds.EPIC_LINKED:
+        return link_epic(step, ticket, epic_key)
+    return link_epic(step, ticket, None) if ticket.epic_key == epic_key else []
+
+
+def apply_membership(step: Step) -> list[Event]:
+    ticket = _explicit(step)
+    if ticket is None:
+        return []
+    info: dict[str, Any] = dict(step.event.data["iteration"])
+    if step.event.kind == kinds.ITERATION_JOINED:
+        return iterations.join(step, ticket.key, info)
+    return iterations.leave(step, ticket.key, str(info["key"]))

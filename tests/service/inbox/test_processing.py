@@ -1,0 +1,145 @@
+"""The worker's side of the inbox: leases, retries with backoff, dead letters, poison isolation, replay."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from service import inbox
+from service.inbox import processing
+from service.runtime import runtime
+from service.storage.models import Delivery, Ticket
+from service.worker import Worker, default_drains
+from tests import deliveries
+from tests.helpers import run_cli
+
+
+def rows(app) -> dict[str, Delivery]:
+    with runtime(app).transaction() as session:
+        return {row.delivery_id: row for row in session.scalars(select(Delivery))}
+
+
+def poison(app, delivery_id: str) -> None:
+    """A stored delivery whose body the integration cannot read (as if a bug or a bad row got in)."""
+    with runtime(app).transaction() as session:
+        session.execute(
+            update(Delivery).where(Delivery.delivery_id == delivery_id).values(body=b'{"action": "opened", "issue": 7}')
+        )
+
+
+def test_inbox_drain_is_registered_with_the_worker() -> None:
+    assert inbox.process_due in default_drains()
+
+
+def test_poison_delivery_fails_with_error_and_does_not_block_others(any_app) -> None:
+    client = any_app.test_client()
+    deliveries.github(client, "issues", deliveries.fixture("github", "issues__opened_epic"), delivery="bad")
+    deliveries.github(client, "issues", deliveries.fixture("github", "issues__opened"), delivery="good")
+    poison(any_app, "bad")
+    assert Worker(runtime(any_app)).run_once() == 2
+    found = rows(any_app)
+    assert found["good"].status == "processed"
+    bad = found["bad"]
+    assert (bad.status, bad.attempts) == ("failed", 1)
+    assert "$.issue should be an object" in (bad.error or "")
+    assert bad.next_attempt_at > datetime.now(UTC) + timedelta(seconds=20)  # backoff, not an immediate retry
+    with runtime(any_app).transaction() as session:
+        assert session.get(Ticket, "github:city-council/permits#35") is not None
+
+
+def test_retries_back_off_then_dead_after_last_try(app) -> None:
+    deliveries.github(app.test_client(), "issues", deliveries.fixture("github", "issues__opened"), delivery="p")
+    poison(app, "p")
+    rt = runtime(app)
+    waits = []
+    now = datetime.now(UTC)
+    for attempt in range(1, processing.MAX_ATTEMPTS + 1):
+        (claimed,) = processing.claim(rt, now=now)
+        assert processing.process(rt, claimed) == ("dead" if attempt == processing.MAX_ATTEMPTS else "failed")
+        row = rows(app)["p"]
+        assert row.attempts == attempt
+        if row.status == "failed":
+            waits.append(row.next_attempt_at - datetime.now(UTC))
+            assert processing.claim(rt, now=now) == []  # not due before its backoff
+            now = row.next_attempt_at + timedelta(seconds=1)
+    assert all(later > earlier for earlier, later in itertools.pairwise(waits))
+    assert rows(app)["p"].status == "dead"
+    assert processing.claim(rt, now=now + timedelta(days=1)) == []
+
+
+def test_killed_worker_lease_expires_and_delivery_is_picked_up_again(any_app) -> None:
+    deliveries.jira(any_app.test_client(), deliveries.fixture("jira", "issue_created__story"), delivery="k")
+    rt = runtime(any_app)
+    (first,) = processing.claim(rt)  # the worker claims it ... and is killed before processing
+    assert rows(any_app)["k"].status == "processing"
+    assert processing.claim(rt) == []  # still leased: nobody else takes it
+    (again,) = processing.claim(rt, now=datetime.now(UTC) + processing.LEASE + timedelta(seconds=1))
+    assert again.id == first.id and rows(any_app)["k"].attempts == 2
+    assert processing.process(rt, first) == "lost"  # the old worker, had it survived, would not apply it twice
+    assert processing.process(rt, again) == "processed"
+
+
+def test_expired_leases_stop_after_the_last_attempt(app) -> None:
+    deliveries.github(app.test_client(), "ping", deliveries.fixture("github", "ping__repository"), delivery="oom")
+    with runtime(app).transaction() as session:
+        session.execute(update(Delivery).values(attempts=processing.MAX_ATTEMPTS))
+    rt = runtime(app)
+    processing.claim(rt)
+    assert processing.claim(rt, now=datetime.now(UTC) + processing.LEASE * 2) == []
+    assert rows(app)["oom"].status == "dead" and "lease expired" in (rows(app)["oom"].error or "")
+
+
+def test_concurrent_workers_claim_each_delivery_once(any_app) -> None:
+    client = any_app.test_client()
+    for number in range(30):
+        payload = deliveries.fixture("github", "issues__opened")
+        payload["issue"]["number"] = 100 + number
+        deliveries.github(client, "issues", payload, delivery=f"c-{number}")
+    rt = runtime(any_app)
+    claimed: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def work() -> None:
+        barrier.wait()
+        while batch := processing.claim(rt, limit=3):
+            claimed.extend(item.id for item in batch)
+            for item in batch:
+                processing.process(rt, item)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 30
+    assert {row.status for row in rows(any_app).values()} == {"processed"}
+
+
+def test_replay_queues_a_delivery_again(tmp_path, any_app) -> None:
+    deliveries.github(any_app.test_client(), "issues", deliveries.fixture("github", "issues__opened"), delivery="r1")
+    deliveries.drain(any_app)
+    settings = runtime(any_app).settings
+    result = run_cli(["replay", "r1"], settings.database_url, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "r1" in result.output and "queued again" in result.output
+    row = rows(any_app)["r1"]
+    assert (row.status, row.attempts, row.error) == ("pending", 0, None)
+    deliveries.drain(any_app)
+    assert rows(any_app)["r1"].status == "processed"
+
+
+def test_replay_of_unknown_id_fails_with_a_reason(tmp_path, app) -> None:
+    result = run_cli(["replay", "no-such"], runtime(app).settings.database_url, tmp_path)
+    assert result.exit_code == 1
+    assert "no delivery with id 'no-such'" in result.output
+
+
+def test_replay_by_inbox_id(app) -> None:
+    response = deliveries.github(app.test_client(), "ping", deliveries.fixture("github", "ping__repository"))
+    deliveries.drain(app)
+    row = inbox.replay(runtime(app), str(response.json["id"]))
+    assert row.status == "pending" and json.loads(row.body)["zen"]
