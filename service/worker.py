@@ -17,7 +17,9 @@ Drain = Callable[[Runtime], int]
 
 def default_drains() -> list[Drain]:
     """Every kind of queued work, in the order one pass visits it."""
-    return []
+    from service.outbox.dispatch import dispatch_due
+
+    return [dispatch_due]
 
 
 @dataclass
