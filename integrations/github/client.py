@@ -59,12 +59,14 @@ class GithubClient:
         """Create or update one label; returns "created", "updated" or "unchanged" (idempotent)."""
         with self._failures(write=True):
             repository = self._github.get_repo(repo)
+            existing = repository.get_label(name)
             try:
-                existing = repository.get_label(name)
+                # The label object is lazy: reading an attribute is what fetches it (404 when absent).
+                current = ((existing.color or "").lower(), existing.description or "")
             except UnknownObjectException:
                 repository.create_label(name, colour, description)
                 return "created"
-            if (existing.color or "").lower() == colour.lower() and (existing.description or "") == description:
+            if current == (colour.lower(), description):
                 return "unchanged"
             existing.edit(name, colour, description)
             return "updated"

@@ -87,7 +87,7 @@ def test_cloud_is_detected_through_server_info() -> None:
     assert not isinstance(client, str)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         FakeJiraIssue().install(mock)
-        jira = client._client()  # noqa: SLF001 - the connection the client uses
+        jira = client._client()
     assert jira._is_cloud  # so search_issues uses /rest/api/2/search/jql, not the removed /search
 
 
