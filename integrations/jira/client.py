@@ -117,7 +117,9 @@ def translate(exc: JIRAError, credential: str, *, write: bool) -> TrackerFailure
         return Rejected(f"jira: HTTP {status} {text}; the issue does not exist or the change is not allowed")
     if status >= 500 or status in (408, 409) or status == 0:
         return Transient(
-            f"jira: HTTP {status} {text}; will retry", maybe_sent=write and status >= 500, retry_after=retry_after
+            f"jira: HTTP {status} {text}; will retry",
+            maybe_sent=write and (status >= 500 or status == 0),
+            retry_after=retry_after,
         )
     return Rejected(f"jira: HTTP {status} {text}")
 
