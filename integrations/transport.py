@@ -9,9 +9,9 @@ import requests
 
 from integrations.failures import Transient
 
-# Connect / read timeouts (seconds) for every tracker call: a call without a timeout can hang a worker forever.
+# Connect timeout (seconds) for every tracker call; the read timeout is PVM_TRACKER_TIMEOUT. A call without a
+# timeout can hang a worker forever.
 CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 20.0
 
 
 def transport_failure(exc: requests.RequestException, tracker: str, *, write: bool) -> Transient:

@@ -14,7 +14,7 @@ from github import Auth, Github, GithubException, RateLimitExceededException, Un
 from github.Issue import Issue
 
 from integrations.failures import RateLimited, Rejected, Transient, Unauthorised
-from integrations.transport import READ_TIMEOUT, epoch_to_datetime, retry_after_seconds, transport_failure
+from integrations.transport import epoch_to_datetime, retry_after_seconds, transport_failure
 from service.config import Settings
 
 TRACKER = "github"
@@ -161,7 +161,7 @@ def _github(settings: Settings, auth: Auth.Auth) -> Github:
     return Github(
         auth=auth,
         base_url=settings.github_api_url,
-        timeout=int(READ_TIMEOUT),
+        timeout=max(1, round(settings.tracker_timeout)),  # PyGithub takes whole seconds
         retry=None,  # PyGithub's retry re-sends POSTs: the outbox retries instead, marker first
         seconds_between_requests=None,  # pacing is the dispatcher's job, shared by all workers
         seconds_between_writes=None,

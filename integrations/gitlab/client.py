@@ -15,7 +15,7 @@ import requests
 from gitlab.v4.objects import Project, ProjectIssue
 
 from integrations.failures import RateLimited, Rejected, TrackerFailure, Transient, Unauthorised
-from integrations.transport import READ_TIMEOUT, transport_failure
+from integrations.transport import transport_failure
 from service.config import Settings
 
 TRACKER = "gitlab"
@@ -129,7 +129,7 @@ def make_client(settings: Settings) -> GitlabClient | str:
     gl = gitlab.Gitlab(
         settings.gitlab_url,
         private_token=settings.gitlab_token,
-        timeout=READ_TIMEOUT,
+        timeout=settings.tracker_timeout,
         retry_transient_errors=False,
     )
     return GitlabClient(gl)

@@ -19,7 +19,7 @@ import requests
 from jira import JIRA, JIRAError
 
 from integrations.failures import RateLimited, Rejected, TrackerFailure, Transient, Unauthorised
-from integrations.transport import CONNECT_TIMEOUT, READ_TIMEOUT, retry_after_seconds, transport_failure
+from integrations.transport import CONNECT_TIMEOUT, retry_after_seconds, transport_failure
 from service.config import Settings
 
 TRACKER = "jira"
@@ -137,7 +137,7 @@ def make_client(settings: Settings) -> JiraClient | str:
             "without it the token is sent as a Data Center personal access token)"
         )
     url, token, email = str(settings.jira_url), str(settings.jira_api_token), settings.jira_email
-    common = {"timeout": (CONNECT_TIMEOUT, READ_TIMEOUT), "max_retries": 0, "get_server_info": True}
+    common = {"timeout": (CONNECT_TIMEOUT, settings.tracker_timeout), "max_retries": 0, "get_server_info": True}
     if email:
         return JiraClient(
             lambda: JIRA(server=url, basic_auth=(email, token), **common),  # type: ignore[arg-type]
