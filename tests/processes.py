@@ -45,10 +45,10 @@ def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 30) 
         if process.poll() is not None:
             raise AssertionError(f"process exited early ({process.returncode}): {process.stderr.read()}")
         try:
-            response = requests.get(url, timeout=1)
+            response = requests.get(url, timeout=5)
             if response.status_code == 200:
                 return response
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a worker still booting
             pass
         time.sleep(0.2)
     raise AssertionError(f"{url} did not answer 200 within {timeout}s")
