@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 import click
@@ -69,10 +70,18 @@ def sync_labels(
             except RateLimited as limited:
                 if attempt == 2:
                     raise
-                pause(limited.retry_after if limited.retry_after is not None else 60.0)
+                pause(_wait(limited))
         if outcome != "unchanged":
             pause(WRITE_PAUSE)
         yield spec, outcome
+
+
+def _wait(limited: RateLimited) -> float:
+    if limited.retry_after is not None:
+        return limited.retry_after
+    if limited.reset_at is not None:
+        return max(1.0, (limited.reset_at - datetime.now(UTC)).total_seconds() + 1)
+    return 60.0
 
 
 def register(cli: click.Group) -> None:

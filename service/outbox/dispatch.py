@@ -47,6 +47,7 @@ class Claim:
     attempts: int
     lease_until: datetime
     cause: str | None
+    problem: str | None  # why the body cannot be sent at all (a bug upstream), checked before any request
 
 
 @dataclass
@@ -78,7 +79,11 @@ class Dispatcher:
     def client(self, tracker: str) -> TrackerClient | str:
         if tracker not in self._cache:
             resolve = self.clients or (lambda t: client_for(self.runtime.settings, t))
-            self._cache[tracker] = resolve(tracker)
+            try:
+                self._cache[tracker] = resolve(tracker)
+            except Exception as exc:  # e.g. a malformed private key: say so on the rows rather than crash every pass
+                log.exception("outbox: cannot create the %s client", tracker)
+                self._cache[tracker] = f"cannot create the {tracker} client ({type(exc).__name__}); check its settings"
         return self._cache[tracker]
 
     @property
@@ -222,12 +227,13 @@ def _claim_of(row: OutboxItem, lease_until: datetime) -> Claim:
         attempts=row.attempts,
         lease_until=lease_until,
         cause=row.cause,
+        problem=markers.body_problem(row),
     )
 
 
 def _perform(client: TrackerClient, claim: Claim, *, write: bool) -> Sent:
-    if claim.action not in markers.ACTIONS:
-        raise Rejected(f"unknown action {claim.action!r}; known: {', '.join(markers.ACTIONS)}")
+    if claim.problem is not None:
+        raise Rejected(claim.problem)
     if claim.action in markers.COMMENT_ACTIONS:
         if claim.maybe_sent:
             found = client.find_comment(claim.target, claim.marker)

@@ -176,3 +176,35 @@ def test_labels_added_and_removed(rt) -> None:
         assert _run(rt, clock, add).status == "sent"
         assert _run(rt, clock, remove).status == "sent"
     assert issue.labels == ["value:efficiency"]
+
+
+def test_label_catalogue_create_update_unchanged(tmp_path: Path) -> None:
+    from integrations.gitlab.client import make_client
+
+    client = make_client(make_settings(tmp_path, gitlab_url=GITLAB, gitlab_token="glpat-test"))
+    assert not isinstance(client, str)
+    labels: dict[str, dict[str, Any]] = {"value:efficiency": {"color": "#000000", "description": "old"}}
+
+    def get(request: PreparedRequest) -> Any:
+        name = str(request.url).rsplit("/", 1)[1].replace("%3A", ":")
+        if name not in labels:
+            return 404, {}, json.dumps({"message": "404 Label Not Found"})
+        return 200, {}, json.dumps({"id": 1, "name": name, **labels[name]})
+
+    def write(request: PreparedRequest) -> Any:
+        body = json.loads(request.body or b"{}")
+        name = body.get("name") or str(request.url).rsplit("/", 1)[1].replace("%3A", ":")
+        labels[name] = {"color": body["color"], "description": body["description"]}
+        return (201 if request.method == "POST" else 200), {}, json.dumps({"id": 2, "name": name, **labels[name]})
+
+    one = re.compile(re.escape(f"{PROJECT}/labels/") + r"[^/?]+$")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.GET, one, callback=get, content_type="application/json")
+        # python-gitlab edits through `PUT /projects/:id/labels` with the name in the body (GitLab accepts both).
+        mock.add_callback(responses.PUT, f"{PROJECT}/labels", callback=write, content_type="application/json")
+        mock.add_callback(responses.POST, f"{PROJECT}/labels", callback=write, content_type="application/json")
+        repo = "digital-services/benefits-portal"
+        assert client.ensure_label(repo, "value:efficiency", "0E8A16", "less burden") == "updated"
+        assert client.ensure_label(repo, "value:outcomes", "b60205", "policy outcome") == "created"
+        assert client.ensure_label(repo, "value:outcomes", "b60205", "policy outcome") == "unchanged"
+    assert labels["value:efficiency"] == {"color": "#0e8a16", "description": "less burden"}

@@ -58,8 +58,17 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.requests.append(f"GET {path}")
         if path == "/rest/api/2/serverInfo":
-            self._send(200, {"baseUrl": self.server.url, "version": "1001.0.0-SNAPSHOT", "versionNumbers": [1001, 0, 0],
-                             "deploymentType": "Cloud", "buildNumber": 100288, "serverTitle": "Jira"})
+            self._send(
+                200,
+                {
+                    "baseUrl": self.server.url,
+                    "version": "1001.0.0-SNAPSHOT",
+                    "versionNumbers": [1001, 0, 0],
+                    "deploymentType": "Cloud",
+                    "buildNumber": 100288,
+                    "serverTitle": "Jira",
+                },
+            )
             return
         for pattern, jira in ((GITHUB_COMMENTS, False), (JIRA_COMMENTS, True)):
             match = pattern.match(path)

@@ -47,8 +47,13 @@ def _seed(database_url: str, tmp_path: Path) -> None:
 
     with runtime(app).transaction() as session:
         for n in range(ROWS):
-            enqueue(session, tracker="github", action="comment", target=f"github:acme/portal#{n + 1}",
-                    body={"text": f"reply {n}"})
+            enqueue(
+                session,
+                tracker="github",
+                action="comment",
+                target=f"github:acme/portal#{n + 1}",
+                body={"text": f"reply {n}"},
+            )
     runtime(app).engine.dispose()
 
 
@@ -80,7 +85,9 @@ def test_two_processes_on_postgres(tmp_path: Path, postgres_url: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     with LocalTracker() as tracker:
         start = ctx.Barrier(2)
-        processes = [ctx.Process(target=_drain, args=(postgres_url, str(tmp_path), tracker.url, start)) for _ in range(2)]
+        processes = [
+            ctx.Process(target=_drain, args=(postgres_url, str(tmp_path), tracker.url, start)) for _ in range(2)
+        ]
         for process in processes:
             process.start()
         for process in processes:

@@ -6,6 +6,7 @@ import random
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -283,3 +284,32 @@ def test_dry_run_records_every_action_without_sending(tmp_path: Path, clock) -> 
     recorder = dispatcher.client("github")
     assert not isinstance(recorder, str)
     assert recorder.calls[0].payload.endswith(f"<!-- pvm-outbox:{item_id}:20261128120000000000 -->")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "error"),
+    [
+        ("comment", {"text": "  "}, "comment needs a non-empty body.text"),
+        ("add_label", {}, "add_label needs body.label"),
+        ("close_issue", {"text": "x"}, "unknown action 'close_issue'"),
+    ],
+)
+def test_malformed_rows_are_dead_without_a_request(rt, clock, action, body, error) -> None:
+    with rt.transaction() as session:
+        item = enqueue(session, tracker="github", action=action, target=TARGET, body=body)
+        item.next_attempt_at = clock.now
+        item_id = item.id
+    with responses.RequestsMock():
+        _dispatcher(rt, clock).dispatch_due()
+    row = _row(rt, item_id)
+    assert row.status == "dead" and error in (row.error or "")
+
+
+def test_a_client_that_cannot_be_built_is_reported_on_the_row(rt, clock) -> None:
+    def broken(tracker: str) -> Any:
+        raise ValueError("Could not deserialize key data")
+
+    item_id = _comment(rt, clock)
+    _dispatcher(rt, clock, clients=broken).dispatch_due()
+    row = _row(rt, item_id)
+    assert row.status == "skipped" and "cannot create the github client (ValueError)" in (row.error or "")

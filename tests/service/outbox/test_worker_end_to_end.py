@@ -29,7 +29,9 @@ def _wait_for(rt: Runtime, done, what: str, timeout: float = 30) -> dict[str, Ou
         if done(rows):
             return rows
         time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {timeout}s: {[(r.target, r.status, r.error) for r in rows.values()]}")
+    raise AssertionError(
+        f"{what} did not happen within {timeout}s: {[(r.target, r.status, r.error) for r in rows.values()]}"
+    )
 
 
 def test_worker_posts_every_comment_exactly_once(tmp_path: Path) -> None:
@@ -38,12 +40,28 @@ def test_worker_posts_every_comment_exactly_once(tmp_path: Path) -> None:
     slow = TrackerState(slow_posts=1, delay=3.0)  # accepts the first comment, answers after the client gave up
     with LocalTracker(slow) as github, LocalTracker() as jira:
         with rt.transaction() as session:
-            enqueue(session, tracker="github", action="comment", target="github:acme/portal#34",
-                    body={"text": "Did you mean `value:transparency`?"}, cause="delivery:1")
-            enqueue(session, tracker="jira", action="comment", target="jira:PROJ-12",
-                    body={"text": "The hypothesis block has errors:\n* measure.baseline.value: required"})
-            enqueue(session, tracker="github", action="comment", target="github:acme/portal#35",
-                    body={"text": "Sprint 37 value summary"})
+            enqueue(
+                session,
+                tracker="github",
+                action="comment",
+                target="github:acme/portal#34",
+                body={"text": "Did you mean `value:transparency`?"},
+                cause="delivery:1",
+            )
+            enqueue(
+                session,
+                tracker="jira",
+                action="comment",
+                target="jira:PROJ-12",
+                body={"text": "The hypothesis block has errors:\n* measure.baseline.value: required"},
+            )
+            enqueue(
+                session,
+                tracker="github",
+                action="comment",
+                target="github:acme/portal#35",
+                body={"text": "Sprint 37 value summary"},
+            )
         env = process_env(
             tmp_path,
             DATABASE_URL=url,
