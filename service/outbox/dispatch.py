@@ -28,6 +28,8 @@ from service.storage.models import OutboxItem, utcnow
 log = logging.getLogger(__name__)
 
 RETRYABLE = ("pending", "failed")
+# Outbox rows for these channels are not tracker actions: their own drains send them, this one leaves them alone.
+OTHER_CHANNELS = ("email", "webhook")
 FINAL = ("sent", "recorded", "skipped", "dead")
 LEASE = timedelta(minutes=5)  # well above a send: a few calls, each with a 20 s read timeout
 BATCH = 100  # rows skipped or recorded per tracker per pass (no network involved)
@@ -95,7 +97,9 @@ class Dispatcher:
         now = self.clock()
         done, claims = 0, []
         with self.runtime.transaction() as session:
-            trackers = session.scalars(select(OutboxItem.tracker).where(due(now)).distinct()).all()
+            trackers = session.scalars(
+                select(OutboxItem.tracker).where(due(now), OutboxItem.tracker.not_in(OTHER_CHANNELS)).distinct()
+            ).all()
             for tracker in sorted(trackers):
                 client = self.client(tracker)
                 if isinstance(client, str):
@@ -269,13 +273,11 @@ def _apply(row: OutboxItem, outcome: Sent | TrackerFailure, now: datetime, rng: 
     row.next_attempt_at = next_attempt(now, row.attempts, rng, retry_after)
 
 
-_dispatchers: dict[int, tuple[Runtime, Dispatcher]] = {}
-
-
 def dispatch_due(runtime: Runtime) -> int:
     """The worker's outbox drain: one bounded pass, returns how many rows it settled or sent."""
-    held = _dispatchers.get(id(runtime))
-    if held is None or held[0] is not runtime:
-        held = (runtime, Dispatcher(runtime))
-        _dispatchers[id(runtime)] = held
-    return held[1].dispatch_due()
+    # One dispatcher per runtime, living as long as it, so built clients are reused between passes.
+    dispatcher = getattr(runtime, "_outbox_dispatcher", None)
+    if dispatcher is None:
+        dispatcher = Dispatcher(runtime)
+        runtime._outbox_dispatcher = dispatcher  # type: ignore[attr-defined]
+    return int(dispatcher.dispatch_due())

@@ -313,3 +313,17 @@ def test_a_client_that_cannot_be_built_is_reported_on_the_row(rt, clock) -> None
     _dispatcher(rt, clock, clients=broken).dispatch_due()
     row = _row(rt, item_id)
     assert row.status == "skipped" and "cannot create the github client (ValueError)" in (row.error or "")
+
+
+def test_the_worker_drains_the_outbox_and_leaves_other_channels_alone(tmp_path: Path) -> None:
+    from service.worker import Worker, default_drains
+
+    app = build_app(make_settings(tmp_path, outbound="record"))
+    rt = runtime(app)
+    with rt.transaction() as session:
+        reply = enqueue(session, tracker="github", action="comment", target=TARGET, body={"text": "hello"})
+        mail = enqueue(session, tracker="email", action="send", target="stakeholder:4", body={"subject": "Check-in"})
+        ids = reply.id, mail.id
+    assert Worker(rt, drains=default_drains()).run_once() == 1
+    assert _row(rt, ids[0]).status == "recorded"
+    assert _row(rt, ids[1]).status == "pending"  # e-mail has its own drain
