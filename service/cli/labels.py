@@ -6,15 +6,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import click
 
 from integrations.failures import RateLimited, TrackerFailure
-from rules.taxonomy import Taxonomy, load_for
 from service.cli.context import fail
 from service.config import ConfigError, Settings
-from service.outbox.clients import factory_for
+
+if TYPE_CHECKING:  # the taxonomy and tracker clients load only when the command runs: `pvm` starts fast
+    from rules.taxonomy import Taxonomy
 
 GITHUB_NAME_LIMIT = 50
 DESCRIPTION_LIMIT = 100
@@ -94,6 +95,9 @@ def register(cli: click.Group) -> None:
     @click.option("--repo", help="OWNER/NAME on GitHub, GROUP/PROJECT on GitLab.")
     def sync(tracker: str, repo: str | None) -> None:
         """Create or update value:<slug> and value-risk:<slug> labels from the taxonomy (idempotent)."""
+        from rules.taxonomy import load_for
+        from service.outbox.clients import factory_for
+
         if tracker == "jira":
             click.echo("Jira needs no label creation: a label exists as soon as a ticket carries it.", err=True)
             return
