@@ -26,18 +26,19 @@ def transport_failure(exc: requests.RequestException, tracker: str, *, write: bo
 
 
 def _never_connected(exc: requests.RequestException) -> bool:
-    # urllib3 wraps a refused or unresolvable connection in NewConnectionError / NameResolutionError.
-    cause: BaseException | None = exc
-    seen = 0
-    while cause is not None and seen < 6:
-        if type(cause).__name__ in ("NewConnectionError", "NameResolutionError", "ConnectionRefusedError"):
+    """urllib3 reports a refused or unresolvable connection as NewConnectionError somewhere in the cause chain."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        cause = pending.pop()
+        if cause is None or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if type(cause).__name__ in ("NewConnectionError", "NameResolutionError"):
             return True
-        reason = getattr(cause, "reason", None)
-        cause = reason if isinstance(reason, BaseException) else (cause.__cause__ or cause.__context__)
-        seen += 1
-    args = exc.args[0] if exc.args else None
-    reason = getattr(args, "reason", None)
-    return type(reason).__name__ in ("NewConnectionError", "NameResolutionError")
+        if isinstance(cause, BaseException):
+            pending += [getattr(cause, "reason", None), cause.__cause__, cause.__context__, *cause.args]
+    return False
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:

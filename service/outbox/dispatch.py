@@ -142,7 +142,7 @@ class Dispatcher:
             if problem is not None:
                 row.status, row.error = "dead", problem
             elif recorder is not None:
-                _perform(recorder, _claim_of(row, now), write=True)
+                _perform(recorder, _claim_of(row, now))
                 row.status, row.error = "recorded", None
             else:
                 row.status, row.error = status, reason
@@ -181,7 +181,7 @@ class Dispatcher:
             outcome = Rejected(client)
         else:
             try:
-                outcome = _perform(client, claim, write=True)
+                outcome = _perform(client, claim)
             except TrackerFailure as failure:
                 outcome = failure
             except Exception as exc:  # a bug or an unexpected library error must not lose the row
@@ -235,7 +235,7 @@ def _claim_of(row: OutboxItem, lease_until: datetime) -> Claim:
     )
 
 
-def _perform(client: TrackerClient, claim: Claim, *, write: bool) -> Sent:
+def _perform(client: TrackerClient, claim: Claim) -> Sent:
     if claim.problem is not None:
         raise Rejected(claim.problem)
     if claim.action in markers.COMMENT_ACTIONS:
