@@ -167,3 +167,27 @@ def test_labels_are_added_and_removed(rt, clock) -> None:
 def test_missing_settings_name_what_to_set(tmp_path: Path) -> None:
     reason = make_client(make_settings(tmp_path, jira_url=SITE))
     assert isinstance(reason, str) and "PVM_JIRA_API_TOKEN" in reason
+
+
+def test_503_with_retry_after_waits_as_told(rt, clock) -> None:
+    fault = jira_error(503, "Service Unavailable", **{"Retry-After": "10"})
+    issue = FakeJiraIssue(post_faults=[("before", fault)])
+    item_id = _enqueue(rt, clock)
+    start = clock.now
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        issue.install(mock)
+        Dispatcher(rt, clock=clock, rng=random.Random(3)).dispatch_due()
+        row = _row(rt, item_id)
+        assert row.status == "failed" and row.next_attempt_at == start + timedelta(seconds=10)
+        row = _run(rt, clock, item_id)
+    assert row.status == "sent" and len(issue.comments) == 1
+
+
+def test_missing_project_permission_is_dead_naming_what_to_grant(rt, clock) -> None:
+    fault = jira_error(403, "You do not have permission to comment on this issue.")
+    issue = FakeJiraIssue(post_faults=[("before", fault)])
+    item_id = _enqueue(rt, clock)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        issue.install(mock)
+        row = _run(rt, clock, item_id)
+    assert row.status == "dead" and "'Add comments'" in (row.error or "") and issue.comments == []
