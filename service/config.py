@@ -43,6 +43,7 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     rules_dir: Path | None = None
     outbound: str = "send"
+    tracker_timeout: float = 20.0  # seconds to wait for a tracker's answer (read timeout of every outbound call)
     max_webhook_bytes: int = 25 * 1024 * 1024
 
     def __post_init__(self) -> None:
@@ -91,6 +92,7 @@ class Settings:
             value = get(name)
             if value and urlsplit(value).scheme not in ("http", "https"):
                 raise ConfigError(f"{name} must be an http(s) URL, got {value!r}.")
+        tracker_timeout = _seconds(get("PVM_TRACKER_TIMEOUT"), "PVM_TRACKER_TIMEOUT", 20.0)
         allow_unsigned = (get("PVM_ALLOW_UNSIGNED_WEBHOOKS") or "").lower()
         if allow_unsigned not in ("", "0", "1", "true", "false", "yes", "no"):
             raise ConfigError("PVM_ALLOW_UNSIGNED_WEBHOOKS must be 1/true/yes or 0/false/no.")
@@ -118,6 +120,7 @@ class Settings:
             base_url=(get("PVM_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
             rules_dir=Path(rules_dir).resolve() if rules_dir else None,
             outbound=outbound,
+            tracker_timeout=tracker_timeout,
         )
         settings.check_production()
         return settings
@@ -135,6 +138,18 @@ class Settings:
                 raise ConfigError(f"{name} is required when PVM_ENV=production; set it to a long random value.")
         if self.allow_unsigned_webhooks:
             raise ConfigError("PVM_ALLOW_UNSIGNED_WEBHOOKS cannot be on when PVM_ENV=production; unset it.")
+
+
+def _seconds(value: str | None, name: str, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 1 <= seconds <= 300:
+        raise ConfigError(f"{name} must be a number of seconds from 1 to 300, got {value!r}.")
+    return seconds
 
 
 def _check_database_url(url: str) -> None:

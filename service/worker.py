@@ -18,8 +18,10 @@ Drain = Callable[[Runtime], int]
 def default_drains() -> list[Drain]:
     """Every kind of queued work, in the order one pass visits it."""
     from service import inbox
+    from service.outbox.dispatch import dispatch_due
 
-    return [inbox.process_due]
+    # Inbox first: processing a delivery is what queues most outbox actions.
+    return [inbox.process_due, dispatch_due]
 
 
 @dataclass

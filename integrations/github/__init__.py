@@ -1,9 +1,18 @@
-"""GitHub: webhook verification and payload normalisation (the outbound client lives in `client.py`)."""
+"""GitHub: webhook verification, payload normalisation and the outbound client."""
 
 from __future__ import annotations
 
-from integrations.base import Integration
+from integrations.base import Integration, TrackerClient
 from integrations.github import events, webhook
+from service.config import Settings
+
+
+def make_client(settings: Settings) -> TrackerClient | str:
+    # Imported here so that receiving webhooks never loads the API library.
+    from integrations.github import client
+
+    return client.make_client(settings)
+
 
 integration = Integration(
     name="github",
@@ -12,4 +21,5 @@ integration = Integration(
     verify=webhook.verify,
     identify=webhook.identify,
     normalise=events.normalise,
+    make_client=make_client,
 )

@@ -1,9 +1,18 @@
-"""Jira: webhook verification and payload normalisation (the outbound client lives in `client.py`)."""
+"""Jira: webhook verification, payload normalisation and the outbound client."""
 
 from __future__ import annotations
 
-from integrations.base import Integration
+from integrations.base import Integration, TrackerClient
 from integrations.jira import events, webhook
+from service.config import Settings
+
+
+def make_client(settings: Settings) -> TrackerClient | str:
+    # Imported here so that receiving webhooks never loads the API library.
+    from integrations.jira import client
+
+    return client.make_client(settings)
+
 
 integration = Integration(
     name="jira",
@@ -12,4 +21,5 @@ integration = Integration(
     verify=webhook.verify,
     identify=webhook.identify,
     normalise=events.normalise,
+    make_client=make_client,
 )

@@ -10,9 +10,9 @@ PREFIX = "/api/v1"
 
 
 def init_app(app: Flask) -> None:
-    from service.api import deliveries, epics, hypotheses, iterations, log, openapi, tokens
+    from service.api import deliveries, epics, hypotheses, iterations, log, openapi, outbox, tokens
 
-    for module in (log, tokens, deliveries, epics, iterations, hypotheses):
+    for module in (log, tokens, deliveries, epics, iterations, hypotheses, outbox):
         app.register_blueprint(module.bp, url_prefix=PREFIX)
     app.register_blueprint(openapi.bp)
     errors.init_app(app, "/api/")

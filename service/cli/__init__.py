@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from service.cli import db, log, replay, rules, run, tokens
+from service.cli import db, labels, log, outbox, replay, rules, run, tokens
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,7 +23,7 @@ def cli(verbose: bool) -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-for module in (run, db, tokens, log, replay, rules):
+for module in (run, db, tokens, log, replay, rules, outbox, labels):
     module.register(cli)
 
 

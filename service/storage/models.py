@@ -337,6 +337,19 @@ class OutboxItem(Base):
     __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
 
 
+class TrackerPacing(Base):
+    """When the next write to a tracker may start: one write at a time, a second apart, rate limits honoured.
+
+    Shared by every worker process, so the pace holds however many workers run.
+    """
+
+    __tablename__ = "tracker_pacing"
+
+    tracker: Mapped[str] = mapped_column(String(20), primary_key=True)
+    next_write_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
 # --- access and audit -----------------------------------------------------------------------------------
 
 

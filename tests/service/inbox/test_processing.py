@@ -13,7 +13,7 @@ from service import inbox
 from service.inbox import processing
 from service.runtime import runtime
 from service.storage.models import Delivery, Ticket
-from service.worker import Worker, default_drains
+from service.worker import default_drains
 from tests import deliveries
 from tests.helpers import run_cli
 
@@ -40,7 +40,7 @@ def test_poison_delivery_fails_with_error_and_does_not_block_others(any_app) -> 
     deliveries.github(client, "issues", deliveries.fixture("github", "issues__opened_epic"), delivery="bad")
     deliveries.github(client, "issues", deliveries.fixture("github", "issues__opened"), delivery="good")
     poison(any_app, "bad")
-    assert Worker(runtime(any_app)).run_once() == 2
+    assert inbox.process_due(runtime(any_app)) == 2
     found = rows(any_app)
     assert found["good"].status == "processed"
     bad = found["bad"]

@@ -1,0 +1,85 @@
+"""`/api/v1/outbox`: every outbound action with its status and the body it sends (or would send)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+from sqlalchemy import select
+
+from service.access import Permission
+from service.api.auth import actor, requires
+from service.api.errors import ApiError
+from service.api.pagination import page
+from service.outbox.markers import rendered_body
+from service.outbox.retry import RetryError, retry
+from service.runtime import db
+from service.storage.models import OutboxItem
+
+bp = Blueprint("api_outbox", __name__)
+
+STATUSES = ("pending", "sending", "sent", "recorded", "skipped", "failed", "dead")
+
+
+def _time(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def serialise(row: OutboxItem) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "tracker": row.tracker,
+        "action": row.action,
+        "target": row.target,
+        "body": rendered_body(row),
+        "status": row.status,
+        "attempts": row.attempts,
+        "error": row.error,
+        "cause": row.cause,
+        "external_id": row.external_id,
+        "created_at": _time(row.created_at),
+        "next_attempt_at": _time(row.next_attempt_at) if row.status in ("pending", "failed") else None,
+        "finished_at": _time(row.finished_at),
+    }
+
+
+@bp.get("/outbox")
+@requires(Permission.READ)
+def list_outbox() -> dict[str, Any]:
+    """Outbound actions, oldest first; filter by `status` and `tracker`."""
+    query = select(OutboxItem)
+    status = request.args.get("status")
+    if status:
+        if status not in STATUSES:
+            raise ApiError(400, f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        query = query.where(OutboxItem.status == status)
+    tracker = request.args.get("tracker")
+    if tracker:
+        query = query.where(OutboxItem.tracker == tracker)
+    return page(query, OutboxItem.id, serialise)
+
+
+def _get(item_id: int) -> OutboxItem:
+    row = db().get(OutboxItem, item_id)
+    if row is None:
+        raise ApiError(404, f"no outbox item {item_id}; list them with GET /api/v1/outbox")
+    return row
+
+
+@bp.get("/outbox/<int:item_id>")
+@requires(Permission.READ)
+def get_outbox_item(item_id: int) -> dict[str, Any]:
+    """One outbound action."""
+    return serialise(_get(item_id))
+
+
+@bp.post("/outbox/<int:item_id>/retry")
+@requires(Permission.OPERATE)
+def retry_outbox_item(item_id: int) -> dict[str, Any]:
+    """Send a dead, failed or skipped action again (back to pending, with a fresh set of tries)."""
+    try:
+        row = retry(db(), item_id, actor=actor())
+    except RetryError as exc:
+        raise ApiError(404 if "no outbox item" in str(exc) else 409, str(exc)) from None
+    db().commit()
+    return serialise(row)

@@ -1,0 +1,283 @@
+"""The outbox dispatcher: claims due rows with a lease and acts on the trackers, exactly once per comment.
+
+Statuses: pending -> sending (leased) -> sent | recorded (dry run) | skipped (tracker not configured) |
+failed (retried with backoff) -> dead (after MAX_ATTEMPTS, or at once for wrong credentials and refusals).
+A worker that dies mid-send leaves its row `sending`; once the lease expires another worker takes it over and,
+because the first may have reached the tracker, looks for the comment's marker before posting.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from integrations.base import TrackerClient
+from integrations.failures import RateLimited, Rejected, TrackerFailure, Transient, Unauthorised
+from service.outbox import markers, pacing
+from service.outbox.backoff import MAX_ATTEMPTS, next_attempt
+from service.outbox.clients import client_for
+from service.runtime import Runtime
+from service.storage.models import OutboxItem, utcnow
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = ("pending", "failed")
+# Outbox rows for these channels are not tracker actions: their own drains send them, this one leaves them alone.
+OTHER_CHANNELS = ("email", "webhook")
+FINAL = ("sent", "recorded", "skipped", "dead")
+LEASE = timedelta(minutes=5)  # well above a send: a few calls, each with a 20 s read timeout
+BATCH = 100  # rows skipped or recorded per tracker per pass (no network involved)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A leased row, detached from its session: what the send needs, and the lease that proves ownership."""
+
+    id: int
+    tracker: str
+    action: str
+    target: str
+    body: dict[str, object]
+    marker: str
+    maybe_sent: bool
+    attempts: int
+    lease_until: datetime
+    cause: str | None
+    problem: str | None  # why the body cannot be sent at all (a bug upstream), checked before any request
+
+
+@dataclass
+class Sent:
+    external_id: str | None
+    note: str | None = None
+
+
+def due(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(OutboxItem.status.in_(RETRYABLE), OutboxItem.next_attempt_at <= now),
+        # an expired lease: the worker that took it died or hung
+        and_(OutboxItem.status == "sending", OutboxItem.lease_until < now),
+    )
+
+
+@dataclass
+class Dispatcher:
+    """One per process and database; `clock` and `rng` are injected so tests control time and jitter."""
+
+    runtime: Runtime
+    clock: Callable[[], datetime] = utcnow
+    rng: random.Random = field(default_factory=random.Random)
+    clients: Callable[[str], TrackerClient | str] | None = None
+    max_attempts: int = MAX_ATTEMPTS
+    lease: timedelta = LEASE
+    _cache: dict[str, TrackerClient | str] = field(default_factory=dict)
+
+    def client(self, tracker: str) -> TrackerClient | str:
+        if tracker not in self._cache:
+            resolve = self.clients or (lambda t: client_for(self.runtime.settings, t))
+            try:
+                self._cache[tracker] = resolve(tracker)
+            except Exception as exc:  # e.g. a malformed private key: say so on the rows rather than crash every pass
+                log.exception("outbox: cannot create the %s client", tracker)
+                self._cache[tracker] = f"cannot create the {tracker} client ({type(exc).__name__}); check its settings"
+        return self._cache[tracker]
+
+    @property
+    def recording(self) -> bool:
+        return self.runtime.settings.outbound == "record"
+
+    def dispatch_due(self) -> int:
+        """One pass: settle rows that need no network, claim one write per tracker, send the claims."""
+        now = self.clock()
+        done, claims = 0, []
+        with self.runtime.transaction() as session:
+            trackers = session.scalars(
+                select(OutboxItem.tracker).where(due(now), OutboxItem.tracker.not_in(OTHER_CHANNELS)).distinct()
+            ).all()
+            for tracker in sorted(trackers):
+                client = self.client(tracker)
+                if isinstance(client, str):
+                    done += self._settle(session, tracker, now, "skipped", client)
+                elif self.recording:
+                    done += self._settle(session, tracker, now, "recorded", None, client)
+                else:
+                    claim = self._claim(session, tracker, now)
+                    if claim is not None:
+                        claims.append(claim)
+        for claim in claims:
+            self._send(claim)
+        return done + len(claims)
+
+    def _rows(self, session: Session, tracker: str, now: datetime, limit: int) -> list[OutboxItem]:
+        query = (
+            select(OutboxItem)
+            .where(OutboxItem.tracker == tracker, due(now))
+            .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+            .limit(limit)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(session.scalars(query).all())
+
+    def _settle(
+        self,
+        session: Session,
+        tracker: str,
+        now: datetime,
+        status: str,
+        reason: str | None,
+        recorder: TrackerClient | None = None,
+    ) -> int:
+        rows = self._rows(session, tracker, now, BATCH)
+        for row in rows:
+            problem = markers.body_problem(row)
+            row.attempts += 1
+            row.lease_until, row.finished_at = None, now
+            if problem is not None:
+                row.status, row.error = "dead", problem
+            elif recorder is not None:
+                _perform(recorder, _claim_of(row, now))
+                row.status, row.error = "recorded", None
+            else:
+                row.status, row.error = status, reason
+            log.info(
+                "outbox %s (%s %s, cause %s): %s%s",
+                row.id,
+                row.action,
+                row.target,
+                row.cause,
+                row.status,
+                f" - {row.error}" if row.error else "",
+            )
+        return len(rows)
+
+    def _claim(self, session: Session, tracker: str, now: datetime) -> Claim | None:
+        lease_until = now + self.lease
+        if not pacing.take_slot(session, tracker, now, lease_until, "a write is in flight"):
+            return None
+        rows = self._rows(session, tracker, now, 1)
+        if not rows:
+            pacing.release_slot(session, tracker, now)
+            return None
+        row = rows[0]
+        if row.status == "sending":
+            row.maybe_sent = True  # the previous holder may have reached the tracker before it died
+            log.warning("outbox %s: lease expired while sending; taking it over (will check for the marker)", row.id)
+        row.status, row.lease_until = "sending", lease_until
+        row.attempts += 1
+        session.flush()
+        return _claim_of(row, lease_until)
+
+    def _send(self, claim: Claim) -> None:
+        client = self.client(claim.tracker)
+        outcome: Sent | TrackerFailure
+        if isinstance(client, str):  # resolved before the claim; kept for type narrowing
+            outcome = Rejected(client)
+        else:
+            try:
+                outcome = _perform(client, claim)
+            except TrackerFailure as failure:
+                outcome = failure
+            except Exception as exc:  # a bug or an unexpected library error must not lose the row
+                log.exception("outbox %s: unexpected %s while sending", claim.id, type(exc).__name__)
+                outcome = Transient(f"unexpected {type(exc).__name__} while sending; will retry", maybe_sent=True)
+        self._finish(claim, outcome)
+
+    def _finish(self, claim: Claim, outcome: Sent | TrackerFailure) -> None:
+        now = self.clock()
+        with self.runtime.transaction() as session:
+            row = session.get(OutboxItem, claim.id)
+            not_before = now + pacing.WRITE_INTERVAL
+            if isinstance(outcome, RateLimited):
+                wait_until = next_attempt(now, 0, self.rng, outcome.retry_after, outcome.reset_at)
+                not_before = max(not_before, wait_until)
+            pacing.release_slot(
+                session, claim.tracker, not_before, outcome.message if isinstance(outcome, RateLimited) else None
+            )
+            if row is None or row.status != "sending" or row.lease_until != claim.lease_until:
+                log.warning("outbox %s: lease lost before the result was stored; the new holder decides", claim.id)
+                return
+            row.lease_until = None
+            _apply(row, outcome, now, self.rng, self.max_attempts)
+            level = logging.INFO if row.status in ("sent", "failed") else logging.WARNING
+            log.log(
+                level,
+                "outbox %s (%s %s, cause %s): %s after %s attempt(s)%s",
+                row.id,
+                row.action,
+                row.target,
+                row.cause,
+                row.status,
+                row.attempts,
+                f" - {row.error}" if row.error else "",
+            )
+
+
+def _claim_of(row: OutboxItem, lease_until: datetime) -> Claim:
+    return Claim(
+        id=row.id,
+        tracker=row.tracker,
+        action=row.action,
+        target=row.target,
+        body=markers.rendered_body(row),
+        marker=markers.token(row),
+        maybe_sent=bool(row.maybe_sent),
+        attempts=row.attempts,
+        lease_until=lease_until,
+        cause=row.cause,
+        problem=markers.body_problem(row),
+    )
+
+
+def _perform(client: TrackerClient, claim: Claim) -> Sent:
+    if claim.problem is not None:
+        raise Rejected(claim.problem)
+    if claim.action in markers.COMMENT_ACTIONS:
+        if claim.maybe_sent:
+            found = client.find_comment(claim.target, claim.marker)
+            if found is not None:
+                return Sent(found, "an earlier attempt had posted it (marker found)")
+        return Sent(client.comment(claim.target, str(claim.body["text"])))
+    label = str(claim.body["label"])
+    if claim.action == "add_label":
+        client.add_label(claim.target, label)
+    else:
+        client.remove_label(claim.target, label)
+    return Sent(None)
+
+
+def _apply(row: OutboxItem, outcome: Sent | TrackerFailure, now: datetime, rng: random.Random, limit: int) -> None:
+    if isinstance(outcome, Sent):
+        row.status, row.external_id, row.error, row.finished_at = "sent", outcome.external_id, outcome.note, now
+        return
+    row.maybe_sent = bool(row.maybe_sent or outcome.maybe_sent)
+    if isinstance(outcome, (Unauthorised, Rejected)):
+        row.status, row.error, row.finished_at = "dead", outcome.message, now
+        return
+    if isinstance(outcome, RateLimited):
+        row.attempts -= 1  # the tracker did not look at it: waiting out a limit does not use up a try
+        row.status, row.error = "failed", outcome.message
+        row.next_attempt_at = next_attempt(now, row.attempts, rng, outcome.retry_after, outcome.reset_at)
+        return
+    if row.attempts >= limit:
+        row.status, row.error, row.finished_at = "dead", f"gave up after {row.attempts} tries: {outcome.message}", now
+        return
+    retry_after = outcome.retry_after if isinstance(outcome, Transient) else None
+    row.status, row.error = "failed", outcome.message
+    row.next_attempt_at = next_attempt(now, row.attempts, rng, retry_after)
+
+
+def dispatch_due(runtime: Runtime) -> int:
+    """The worker's outbox drain: one bounded pass, returns how many rows it settled or sent."""
+    # One dispatcher per runtime, living as long as it, so built clients are reused between passes.
+    dispatcher = getattr(runtime, "_outbox_dispatcher", None)
+    if dispatcher is None:
+        dispatcher = Dispatcher(runtime)
+        runtime._outbox_dispatcher = dispatcher  # type: ignore[attr-defined]
+    return int(dispatcher.dispatch_due())
