@@ -194,8 +194,10 @@ def test_unknown_value_label_gets_a_suggestion(app: Flask) -> None:
 def test_invalid_hypothesis_block_is_answered_with_its_errors(app: Flask) -> None:
     with runtime(app).transaction() as session:
         s.epic(session, "jira:PORT-1")
-        errors = ["statement: this field is required", "dimensions[1]: 'transparancy' is not a dimension"]
-        firings = fire(app, session, s.event("hypothesis.invalid", "jira:PORT-1", epic="jira:PORT-1", errors=errors))
+        messages = ["statement: this field is required", "dimensions[1]: 'transparancy' is not a dimension"]
+        firings = fire(
+            app, session, s.event("hypothesis.invalid", "jira:PORT-1", epic="jira:PORT-1", messages=messages)
+        )
         assert fired_ids(firings) == ["invalid-hypothesis"]
         [(_, action, target, body)] = outbox(session)
         assert (action, target) == ("comment", "jira:PORT-1")
