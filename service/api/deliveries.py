@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint
 from sqlalchemy import select
 
 from service.access import Permission
 from service.api.auth import requires
 from service.api.errors import ApiError
-from service.api.pagination import page
+from service.api.pagination import filtered, page
 from service.runtime import db
 from service.storage.models import Delivery
 
@@ -37,15 +37,7 @@ def serialise(row: Delivery) -> dict[str, Any]:
 @requires(Permission.READ)
 def list_deliveries() -> dict[str, Any]:
     """Stored webhook deliveries, oldest first; filter by `status` and `source`."""
-    query = select(Delivery)
-    status = request.args.get("status")
-    if status:
-        if status not in STATUSES:
-            raise ApiError(400, f"status must be one of {', '.join(STATUSES)}, got {status!r}")
-        query = query.where(Delivery.status == status)
-    source = request.args.get("source")
-    if source:
-        query = query.where(Delivery.source == source)
+    query = filtered(select(Delivery), {"status": (Delivery.status, STATUSES), "source": (Delivery.source, None)})
     return page(query, Delivery.id, serialise)
 
 

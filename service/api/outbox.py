@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint
 from sqlalchemy import select
 
 from service.access import Permission
 from service.api.auth import actor, requires
 from service.api.errors import ApiError
-from service.api.pagination import page
+from service.api.pagination import filtered, page
 from service.outbox.markers import rendered_body
 from service.outbox.retry import RetryError, retry
 from service.runtime import db
@@ -47,16 +47,8 @@ def serialise(row: OutboxItem) -> dict[str, Any]:
 @requires(Permission.READ)
 def list_outbox() -> dict[str, Any]:
     """Outbound actions, oldest first; filter by `status` and `tracker`."""
-    query = select(OutboxItem)
-    status = request.args.get("status")
-    if status:
-        if status not in STATUSES:
-            raise ApiError(400, f"status must be one of {', '.join(STATUSES)}, got {status!r}")
-        query = query.where(OutboxItem.status == status)
-    tracker = request.args.get("tracker")
-    if tracker:
-        query = query.where(OutboxItem.tracker == tracker)
-    return page(query, OutboxItem.id, serialise)
+    filters = {"status": (OutboxItem.status, STATUSES), "tracker": (OutboxItem.tracker, None)}
+    return page(filtered(select(OutboxItem), filters), OutboxItem.id, serialise)
 
 
 def _get(item_id: int) -> OutboxItem:

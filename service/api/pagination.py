@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import request
@@ -51,3 +51,18 @@ def page(
     rows = rows[:limit]
     next_cursor = getattr(rows[-1], key.key) if more and rows else None
     return {"items": [serialise(row) for row in rows], "next": next_cursor}
+
+
+Filters = Mapping[str, tuple[InstrumentedAttribute[Any], tuple[str, ...] | None]]
+
+
+def filtered(query: Select[Any], filters: Filters) -> Select[Any]:
+    """Equality filters from the query string: `{"status": (Model.status, allowed values or None)}`."""
+    for name, (column, choices) in filters.items():
+        value = request.args.get(name)
+        if not value:
+            continue
+        if choices is not None and value not in choices:
+            raise ApiError(400, f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        query = query.where(column == value)
+    return query
