@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,13 +31,25 @@ def process_env(instance_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+# Commands run from outside the checkout, as a user's would: `pvm` must find its migrations, packs and templates
+# inside the installed package, not in the working directory.
+OUTSIDE = tempfile.gettempdir()
+
+
 def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, check=False, cwd=OUTSIDE)
 
 
 def start(args: list[str] | str, env: dict[str, str], shell: bool = False) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, shell=shell, start_new_session=True
+        args,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        shell=shell,
+        start_new_session=True,
+        cwd=OUTSIDE,
     )
 
 
