@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import IntegrityError
 
+from service.jobs import run_once
 from service.reactions import run_scheduled
 from service.runtime import Runtime
-from service.storage.models import ClockRun
 from service.valuelog import checkpoint
 
 log = logging.getLogger(__name__)
@@ -22,18 +19,6 @@ log = logging.getLogger(__name__)
 _PG_CLOCK_LOCK = 0x7076_6D63  # "pvmc"
 # APScheduler's default grace is 1 s: a job delayed by a busy machine would be skipped silently.
 MISFIRE_GRACE_SECONDS = 15 * 60
-
-
-def run_once(runtime: Runtime, key: str, job: Callable[[Runtime], Any]) -> bool:
-    """Run `job` unless a run with this key is already recorded; the key makes every job idempotent."""
-    try:
-        with runtime.transaction() as session:
-            session.add(ClockRun(key=key))
-    except IntegrityError:
-        log.info("clock: %s already ran", key)
-        return False
-    job(runtime)
-    return True
 
 
 def write_checkpoint(runtime: Runtime) -> None:

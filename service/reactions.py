@@ -28,6 +28,7 @@ from rules.triggers import Schedule
 from service.config import ConfigError, Settings
 from service.domain.events import RULE_FAILED, RULE_FIRED, Event
 from service.facts import SqlFacts
+from service.jobs import run_once
 from service.runtime import Runtime
 from service.storage.models import CheckinRound, Iteration, ValueLogEntry
 from service.valuelog import chain
@@ -249,9 +250,8 @@ def scheduled_events(session: Session, each: str, at: datetime) -> list[Event]:
 def run_scheduled(runtime: Runtime, now: datetime | None = None) -> int:
     """Run every scheduled rule at its latest fire time (within the last day); returns how many firings acted.
 
-    Each (rule, fire time) runs at most once, even with a second clock or a re-run: `clock.run_once` keys.
+    Each (rule, fire time) runs at most once, even with a second clock or a re-run: `jobs.run_once` keys.
     """
-    from service.clock import run_once  # the clock imports this module for its job list
 
     moment = now or datetime.now(UTC)
     ruleset = rules_for(runtime.settings)
