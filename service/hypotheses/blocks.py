@@ -2,7 +2,8 @@
 
 Which block is which hypothesis, across edits: a block may carry `id: <name>`; then it is that hypothesis for as
 long as a block with that id exists. Blocks without an id are matched by position among the id-less blocks
-(`pos:1` is the first of them, `pos:2` the second ...). A hypothesis whose block is gone is retired, with the reason
+(`pos:1` is the first of them, `pos:2` the second ...). A hypothesis stays tied to its block while the block is
+there, even once retired; a hypothesis whose block is gone is retired, with the reason
 recorded; a block whose text is unchanged is not parsed again (its SHA-256 is kept); an invalid block is logged as
 `hypothesis.invalid` with line numbers and the hypothesis it would have changed stays as it was.
 """
@@ -248,15 +249,16 @@ def sync_from_description(
         seen_ids.setdefault(item.ref, block.open_line)
         parsed.append(item)
 
-    live = {
-        h.block_ref: h
-        for h in session.scalars(
-            select(Hypothesis)
-            .where(Hypothesis.epic_key == epic_key, Hypothesis.origin == "block", Hypothesis.status != "retired")
-            .order_by(Hypothesis.id)
-        )
-        if h.block_ref
-    }
+    # The newest hypothesis per block stays tied to it, retired or not: a block that retired its hypothesis itself
+    # (`status: retired`), or one retired through the API, must not spawn a new hypothesis on the next event that
+    # re-sends the description. Only a removed block lets go of its hypothesis (its hash is cleared), so writing
+    # the block again starts a new one.
+    live: dict[str, Hypothesis] = {}
+    for h in session.scalars(
+        select(Hypothesis).where(Hypothesis.epic_key == epic_key, Hypothesis.origin == "block").order_by(Hypothesis.id)
+    ):
+        if h.block_ref and (h.status != "retired" or h.block_sha256 is not None):
+            live[h.block_ref] = h
     happened: list[Event] = []
     for item in parsed:
         hypothesis = live.get(item.ref)
@@ -299,6 +301,7 @@ def sync_from_description(
             event = commands.retire(session, hypothesis, reason=REMOVED_REASON, actor=actor, source=source)
             if event is not None:
                 happened.append(event)
+            hypothesis.block_sha256 = None  # let go of the block: written again, it is a new hypothesis
     return happened
 
 
