@@ -181,6 +181,39 @@ def test_form_creates_then_edits_with_errors_next_to_fields(app, epic) -> None:
     assert re.search(r"<strong>status</strong>: <del>proposed</del> → <ins>active</ins>", history)
 
 
+@pytest.mark.parametrize(("role", "allowed"), [("team", True), ("product-owner", True), ("auditor", False)])
+def test_form_roles_team_and_product_owner_write_auditor_may_not(app, epic, role, allowed) -> None:
+    client = app.test_client()
+    sign_in(client, app, role)
+    with runtime(app).transaction() as session:
+        hypothesis_id = session.scalars(select(Hypothesis.id).where(Hypothesis.epic_key == EPIC)).one()
+    # A valid CSRF token from a page the auditor may see: the refusal is the role, not the missing token.
+    token = csrf(client.get(EPIC_URL).get_data(as_text=True))
+    edit = {
+        "csrf_token": token,
+        "statement": "We believe plain-language refusals will result in fewer appeals",
+        "dimensions": ["transparency"],
+        "status": "proposed",
+        "confidence": "",
+    }
+    response = client.post(f"/hypotheses/{hypothesis_id}/edit", data=edit)
+    created = client.post("/hypotheses/new?epic=github:acme/benefits-portal%2334", data=edit)
+    with runtime(app).transaction() as session:
+        statements = list(session.scalars(select(Hypothesis.statement).where(Hypothesis.epic_key == EPIC)))
+        writes = session.scalars(
+            select(ValueLogEntry.kind).where(ValueLogEntry.source == "web").order_by(ValueLogEntry.seq)
+        ).all()
+    if allowed:
+        assert (response.status_code, created.status_code) == (302, 302)
+        assert statements == [edit["statement"], edit["statement"]]
+        assert writes == ["hypothesis.updated", "hypothesis.created"]
+    else:
+        assert (response.status_code, created.status_code) == (403, 403)
+        assert "your role (auditor) may not do this" in text(response)
+        assert statements == ["We believe publishing the refusal rules for applicants will result in fewer appeals"]
+        assert writes == []
+
+
 def test_forms_refuse_posts_without_csrf_token_but_the_api_does_not_need_one(app, epic) -> None:
     client = app.test_client()
     sign_in(client, app, "team")
