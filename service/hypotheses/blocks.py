@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from rules.taxonomy import Taxonomy
 from service.domain.events import HYPOTHESIS_INVALID, Event
 from service.hypotheses import commands
-from service.hypotheses.schema import HypothesisFields, HypothesisInvalid, validate
+from service.hypotheses.schema import HypothesisFields, HypothesisInvalid, NewHypothesis, validate
 from service.hypotheses.vocabulary import current_taxonomy
 from service.storage.models import Hypothesis, ValueLogEntry
 
@@ -47,11 +47,10 @@ _BlockLoader.yaml_implicit_resolvers = {
 }
 
 
-class BlockFields(HypothesisFields):
+class BlockFields(NewHypothesis):
     """A block: the hypothesis fields plus an optional stable `id` and the `reason` for a status change."""
 
     id: str | None = Field(default=None, pattern=_ID.pattern)
-    reason: str | None = Field(default=None, max_length=1000)
 
 
 @dataclass(frozen=True)
@@ -326,6 +325,7 @@ def _apply_block(
             source=source,
             block_ref=item.ref,
             block_sha256=item.block.sha256,
+            reason=item.fields.reason,
         )
         return created
     event = commands.update(session, hypothesis, fields=fields, reason=item.fields.reason, actor=actor, source=source)

@@ -128,6 +128,12 @@ class HypothesisFields(_Strict):
     confidence: Annotated[Confidence | None, BeforeValidator(_as_confidence)] = None
 
 
+class NewHypothesis(HypothesisFields):
+    """A new hypothesis: its fields, plus the reason when it starts in a status other than `proposed`."""
+
+    reason: str | None = Field(default=None, max_length=1000)
+
+
 class HypothesisChanges(_Strict):
     """A PATCH: any fields, plus the reason, which a status change must carry."""
 

@@ -144,7 +144,15 @@ def new_hypothesis() -> str | Response:
             fields = _validated(values, problems, taxonomy)
             person = current_person()
             assert person is not None
-            commands.create(db(), epic_key=key, fields=fields, origin="ui", actor=person.actor, source=SOURCE)
+            commands.create(
+                db(),
+                epic_key=key,
+                fields=fields,
+                origin="ui",
+                actor=person.actor,
+                source=SOURCE,
+                reason=form.reason.data,
+            )
         except HypothesisInvalid as exc:
             errors = form.show(exc.problems)
         else:

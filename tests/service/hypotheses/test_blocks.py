@@ -374,6 +374,19 @@ def test_status_change_in_a_block_needs_a_reason(rt) -> None:
         assert _hypotheses(session, GITHUB_EPIC)[0].status == "active"
 
 
+def test_a_new_block_that_starts_past_proposed_needs_a_reason_and_keeps_it(rt) -> None:
+    base = "{{code:value-hypothesis}}\nstatement: S\ndimensions: [outcomes]\nstatus: refuted\n{extra}{{code}}\n"
+    with rt.transaction() as session:
+        add_epic(session, JIRA_EPIC)
+        [event] = _sync(session, JIRA_EPIC, base.format(extra=""), source="jira")
+        assert event.kind == "hypothesis.invalid" and _hypotheses(session, JIRA_EPIC) == []
+        assert [(e["line"], e["path"]) for e in event.data["errors"]] == [(4, "reason")]
+        assert "'refuted' needs a reason" in event.data["messages"][0]
+        [event] = _sync(session, JIRA_EPIC, base.format(extra="reason: the 2025 pilot showed no effect\n"))
+        assert event.kind == "hypothesis.created" and event.data["reason"] == "the 2025 pilot showed no effect"
+        assert [h.status for h in _hypotheses(session, JIRA_EPIC)] == ["refuted"]
+
+
 def test_unknown_epic_is_refused(rt) -> None:
     with rt.transaction() as session, pytest.raises(EpicUnknown, match="webhook"):
         _sync(session, "github:acme/portal#999", GITHUB_BODY)

@@ -214,6 +214,31 @@ def test_form_roles_team_and_product_owner_write_auditor_may_not(app, epic, role
         assert writes == []
 
 
+def test_form_states_a_hypothesis_past_proposed_only_with_a_reason(app, epic) -> None:
+    client = app.test_client()
+    sign_in(client, app, "product-owner", name="po-ben")
+    form_url = "/hypotheses/new?epic=github:acme/benefits-portal%2334"
+    data = {
+        "csrf_token": csrf(client.get(form_url).get_data(as_text=True)),
+        "statement": "We believe the callback service keeps applicants informed",
+        "dimensions": ["service-quality"],
+        "status": "active",
+        "confidence": "",
+        "reason": "",
+    }
+    refused = client.post(form_url, data=data)
+    assert refused.status_code == 200
+    assert re.search(r"id=\"reason-error\">a hypothesis that starts as 'active' needs a reason", text(refused))
+    data["reason"] = "the callback service runs since October"
+    assert client.post(form_url, data=data).status_code == 302
+    with runtime(app).transaction() as session:
+        entry = session.scalars(
+            select(ValueLogEntry).where(ValueLogEntry.kind == "hypothesis.created", ValueLogEntry.source == "web")
+        ).one()
+        assert entry.data["reason"] == "the callback service runs since October"
+        assert entry.data["new"]["status"] == "active"
+
+
 def test_forms_refuse_posts_without_csrf_token_but_the_api_does_not_need_one(app, epic) -> None:
     client = app.test_client()
     sign_in(client, app, "team")
