@@ -117,3 +117,29 @@ def test_invalid_block_is_logged_and_the_author_is_told_what_is_wrong(dry_run_ap
     assert "did you mean 'transparency'?" in text
     assert "did you mean 'citizen'?" in text
     assert "line 5" in text  # the line within the description, CRLF counted as one line break
+    # Written for a person: items counted from 1, and what is in force meanwhile.
+    assert "- line 5: dimensions, item 1: unknown dimension 'transparancy'" in text
+    assert "Until then, no hypothesis is recorded from this block." in text
+
+    # Fixed, then broken again by a later edit: the reply names the hypothesis that stays as it was.
+    fixed = copy.deepcopy(payload)
+    fixed["webhookEvent"], fixed["issue_event_type_name"] = "jira:issue_updated", "issue_updated"
+    fixed["timestamp"] += 60_000
+    fixed["issue"]["fields"]["description"] = (
+        payload["issue"]["fields"]["description"].replace("transparancy", "transparency").replace("citizens", "citizen")
+    )
+    assert deliveries.jira(client, fixed).status_code == 202
+    work(dry_run_app)
+    with runtime(dry_run_app).transaction() as session:
+        [hypothesis] = session.scalars(select(Hypothesis).where(Hypothesis.epic_key == EPIC)).all()
+    broken = copy.deepcopy(fixed)
+    broken["timestamp"] += 60_000
+    broken["issue"]["fields"]["description"] = fixed["issue"]["fields"]["description"].replace(
+        "[transparency]", "[transparency, trsut]"
+    )
+    assert deliveries.jira(client, broken).status_code == 202
+    work(dry_run_app)
+    replies = [item for item in outbox(dry_run_app) if item.target == EPIC and "could not be read" in item.body["text"]]
+    assert len(replies) == 2
+    assert "dimensions, item 2: unknown dimension 'trsut'" in replies[1].body["text"]
+    assert f"Until then, hypothesis #{hypothesis.id} stays as it was before this edit." in replies[1].body["text"]

@@ -183,7 +183,10 @@ def parse_block(block: Block, position_ref: str, taxonomy: Taxonomy) -> ParsedBl
     if not isinstance(data, Mapping):
         parsed.problems.append(
             _problem(
-                block, 0, "$", "the block must hold fields such as `statement: We believe ...` and `dimensions: [...]`"
+                block,
+                0,
+                "$",
+                "the block must hold fields such as `statement: We believe ...` and `dimensions: transparency`",
             )
         )
         return parsed
@@ -194,9 +197,16 @@ def parse_block(block: Block, position_ref: str, taxonomy: Taxonomy) -> ParsedBl
     return parsed
 
 
+def _where(path: str) -> str:
+    """`risks.0.dimension` as a person counts it: `risks, item 1, dimension` (the reply goes to a person)."""
+    return ", ".join(f"item {int(part) + 1}" if part.isdigit() else part for part in path.split("."))
+
+
 def _messages(problems: list[dict[str, Any]]) -> list[str]:
     return [
-        f"line {p['line']}: {p['path']}: {p['message']}" if p["path"] != "$" else f"line {p['line']}: {p['message']}"
+        f"line {p['line']}: {_where(p['path'])}: {p['message']}"
+        if p["path"] != "$"
+        else f"line {p['line']}: {p['message']}"
         for p in problems
     ]
 

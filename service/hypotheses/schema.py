@@ -203,7 +203,7 @@ def meaning_problems(raw: Mapping[str, Any], taxonomy: Taxonomy) -> list[Problem
         problems.append(
             Problem(
                 "measure.baseline",
-                "a target needs a baseline to be measured against: add baseline {value, date, source}",
+                "a target needs a baseline to be measured against: add a baseline with its value, date and source",
             )
         )
     return problems
