@@ -170,7 +170,8 @@ def test_form_creates_then_edits_with_errors_next_to_fields(app, epic) -> None:
     edit_url = f"/hypotheses/{created.id}/edit"
     page = client.get(edit_url).get_data(as_text=True)
     assert "status shown to the wrong person" in html.unescape(page)
-    changed = {**good, "csrf_token": csrf(page), "status": "active", "reason": ""}
+    changed = {**good, "csrf_token": csrf(page), "status": "active", "reason": "", "target_value": "250"}
+    changed["dimensions"] = ["service-quality"]
     response = client.post(edit_url, data=changed)
     assert re.search(r'id="reason-error">a status change needs a reason', text(response))
     changed["reason"] = "tracker live for 10 % of applicants"
@@ -179,6 +180,10 @@ def test_form_creates_then_edits_with_errors_next_to_fields(app, epic) -> None:
     history = text(client.get(EPIC_URL))
     assert "Reason: tracker live for 10 % of applicants" in history
     assert re.search(r"<strong>status</strong>: <del>proposed</del> → <ins>active</ins>", history)
+    # Values read as text: one line per changed value inside the measure, lists joined, no Python repr.
+    assert "<strong>measure.target.value</strong>: <del>300</del> → <ins>250</ins>" in history
+    assert "measure.baseline" not in history and "'name'" not in history
+    assert "<strong>dimensions</strong>: <del>service-quality; efficiency</del> → <ins>service-quality</ins>" in history
 
 
 @pytest.mark.parametrize(("role", "allowed"), [("team", True), ("product-owner", True), ("auditor", False)])
