@@ -214,7 +214,7 @@ def test_form_roles_team_and_product_owner_write_auditor_may_not(app, epic, role
         assert writes == ["hypothesis.updated", "hypothesis.created"]
     else:
         assert (response.status_code, created.status_code) == (403, 403)
-        assert "your role (auditor) may not do this" in text(response)
+        assert "your role (auditor) may not do this; roles that may: team, product-owner, admin" in text(response)
         assert statements == ["We believe publishing the refusal rules for applicants will result in fewer appeals"]
         assert writes == []
 
