@@ -314,6 +314,34 @@ def sync_from_description(
     return happened
 
 
+def _status_change_made(session: Session, hypothesis: Hypothesis, status: str, reason: str | None) -> bool:
+    """Whether this status, with this reason, was set before: the block still says what it said then.
+
+    Without this, a status changed later through the API or form would be set back, under the old reason, by the
+    next edit of any other line of the block.
+    """
+    if status == hypothesis.status:
+        return False
+    reason = (reason or "").strip() or None
+    rows = session.scalars(
+        select(ValueLogEntry.data)
+        .where(ValueLogEntry.subject == commands.subject_of(hypothesis))
+        .order_by(ValueLogEntry.seq.desc())
+        .limit(500)
+    )
+    for data in rows:
+        change = (data.get("changes") or {}).get("status")
+        if change:
+            was_set = change.get("new")
+        elif "old" in data and data["old"] is None:  # hypothesis.created
+            was_set = (data.get("new") or {}).get("status")
+        else:
+            continue
+        if was_set == status and data.get("reason") == reason:
+            return True
+    return False
+
+
 def _apply_block(
     session: Session,
     epic_key: str,
@@ -338,6 +366,8 @@ def _apply_block(
             reason=item.fields.reason,
         )
         return created
+    if fields.status is not None and _status_change_made(session, hypothesis, fields.status, item.fields.reason):
+        fields = fields.model_copy(update={"status": None})
     event = commands.update(session, hypothesis, fields=fields, reason=item.fields.reason, actor=actor, source=source)
     hypothesis.block_sha256 = item.block.sha256
     return event

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from rules.taxonomy import load
 from service.hypotheses.blocks import find_blocks, sync_from_description
-from service.hypotheses.commands import EpicUnknown, retire
+from service.hypotheses.commands import EpicUnknown, retire, set_lifecycle
 from service.storage.models import Hypothesis, ValueLogEntry
 from tests.epics import add_epic
 
@@ -385,6 +385,26 @@ def test_a_new_block_that_starts_past_proposed_needs_a_reason_and_keeps_it(rt) -
         [event] = _sync(session, JIRA_EPIC, base.format(extra="reason: the 2025 pilot showed no effect\n"))
         assert event.kind == "hypothesis.created" and event.data["reason"] == "the 2025 pilot showed no effect"
         assert [h.status for h in _hypotheses(session, JIRA_EPIC)] == ["refuted"]
+
+
+def test_a_status_changed_elsewhere_is_not_set_back_by_an_edit_of_another_line(rt) -> None:
+    base = (
+        "```value-hypothesis\nstatement: S\ndimensions: [outcomes]\nstatus: active\nreason: pilot started\n{extra}```\n"
+    )
+    with rt.transaction() as session:
+        add_epic(session, GITHUB_EPIC)
+        _sync(session, GITHUB_EPIC, base.format(extra=""))
+        [hypothesis] = _hypotheses(session, GITHUB_EPIC)
+        assert hypothesis.status == "active"
+        set_lifecycle(session, hypothesis, status="supported", reason="appeals down 40 %", actor="t", source="api")
+        [event] = _sync(session, GITHUB_EPIC, base.format(extra="owner: Kassel team\n"))
+        assert event.data["changes"] == {"owner": {"old": None, "new": "Kassel team"}}
+        assert hypothesis.status == "supported"
+        # A new status change in the block, with its own reason, still applies.
+        moved = base.format(extra="owner: Kassel team\n").replace("status: active", "status: refuted")
+        [event] = _sync(session, GITHUB_EPIC, moved.replace("pilot started", "effect gone after a year"))
+        assert event.data["changes"] == {"status": {"old": "supported", "new": "refuted"}}
+        assert event.data["reason"] == "effect gone after a year"
 
 
 def test_unknown_epic_is_refused(rt) -> None:
