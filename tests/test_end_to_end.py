@@ -117,3 +117,104 @@ def test_invalid_block_is_logged_and_the_author_is_told_what_is_wrong(dry_run_ap
     assert "did you mean 'transparency'?" in text
     assert "did you mean 'citizen'?" in text
     assert "line 5" in text  # the line within the description, CRLF counted as one line break
+    # Written for a person: items counted from 1, and what is in force meanwhile.
+    assert "- line 5: dimensions, item 1: unknown dimension 'transparancy'" in text
+    assert "Until then, no hypothesis is recorded from this block." in text
+
+    # Fixed, then broken again by a later edit: the reply names the hypothesis that stays as it was.
+    fixed = copy.deepcopy(payload)
+    fixed["webhookEvent"], fixed["issue_event_type_name"] = "jira:issue_updated", "issue_updated"
+    fixed["timestamp"] += 60_000
+    fixed["issue"]["fields"]["description"] = (
+        payload["issue"]["fields"]["description"].replace("transparancy", "transparency").replace("citizens", "citizen")
+    )
+    assert deliveries.jira(client, fixed).status_code == 202
+    work(dry_run_app)
+    with runtime(dry_run_app).transaction() as session:
+        [hypothesis] = session.scalars(select(Hypothesis).where(Hypothesis.epic_key == EPIC)).all()
+    broken = copy.deepcopy(fixed)
+    broken["timestamp"] += 60_000
+    broken["issue"]["fields"]["description"] = fixed["issue"]["fields"]["description"].replace(
+        "[transparency]", "[transparency, trsut]"
+    )
+    assert deliveries.jira(client, broken).status_code == 202
+    work(dry_run_app)
+    replies = [item for item in outbox(dry_run_app) if item.target == EPIC and "could not be read" in item.body["text"]]
+    assert len(replies) == 2
+    assert "dimensions, item 2: unknown dimension 'trsut'" in replies[1].body["text"]
+    assert f"Until then, hypothesis #{hypothesis.id} stays as it was before this edit." in replies[1].body["text"]
+
+
+def test_done_when_a_product_owner_states_sees_and_changes_a_hypothesis_and_an_auditor_reads_its_history(
+    dry_run_app,
+) -> None:
+    """Issue's 'done when': stated in a Jira description, seen on the epic page, changed there and in the block,
+    and the whole history read by an auditor from the value log, who cannot write."""
+    from tests.conftest import auth, token_for
+    from tests.service.web.test_hypothesis_pages import csrf, sign_in
+
+    client = dry_run_app.test_client()
+    payload = copy.deepcopy(deliveries.fixture("jira", "issue_created__epic"))
+    assert deliveries.jira(client, payload).status_code == 202
+    work(dry_run_app)
+    with runtime(dry_run_app).transaction() as session:
+        [hypothesis] = session.scalars(select(Hypothesis).where(Hypothesis.epic_key == EPIC)).all()
+        hid = hypothesis.id
+
+    # The product owner sees it on the epic page and changes it through the form.
+    owner = dry_run_app.test_client()
+    sign_in(owner, dry_run_app, "product-owner", name="priya")
+    page = owner.get(f"/epics/{EPIC}").get_data(as_text=True)
+    assert "We believe publishing the refusal rules for applicants will result in fewer appeals" in page
+    form = owner.get(f"/hypotheses/{hid}/edit").get_data(as_text=True)
+    edit = {
+        "csrf_token": csrf(form),
+        "statement": "We believe publishing the refusal rules for applicants will result in fewer appeals",
+        "dimensions": ["transparency", "trust-legitimacy"],
+        "stakeholders": ["citizen", "civil-servant"],
+        "owner": "Priya",
+        "status": "active",
+        "confidence": "",
+        "reason": "rules page went live on 1 December",
+    }
+    assert owner.post(f"/hypotheses/{hid}/edit", data=edit).status_code == 302
+
+    # ...and in the Jira description, then the epic is closed.
+    edited = copy.deepcopy(payload)
+    edited["webhookEvent"], edited["issue_event_type_name"] = "jira:issue_updated", "issue_updated"
+    edited["timestamp"] += 60_000
+    edited["issue"]["fields"]["description"] = payload["issue"]["fields"]["description"].replace(
+        "stakeholders: [citizen, civil-servant]",
+        "stakeholders: [citizen, civil-servant]\nowner: Priya\nconfidence: at risk",
+    )
+    assert deliveries.jira(client, edited).status_code == 202
+    closed = copy.deepcopy(edited)
+    closed["timestamp"] += 60_000
+    closed["issue"]["fields"]["status"]["statusCategory"]["key"] = "done"
+    assert deliveries.jira(client, closed).status_code == 202
+    work(dry_run_app)
+
+    auditor = auth(token_for(dry_run_app, "auditor", name="audit-office"))
+    history = client.get(f"/api/v1/log?subject=hypothesis:{hid}", headers=auditor).json["items"]
+    assert [(e["kind"], e["source"]) for e in history] == [
+        ("hypothesis.created", "jira"),
+        ("hypothesis.updated", "web"),
+        ("hypothesis.updated", "jira"),
+        ("hypothesis.updated", "jira"),
+    ]
+    created, by_form, by_block, by_close = (e["data"] for e in history)
+    assert created["old"] is None and created["new"]["status"] == "proposed"
+    assert by_form["changes"]["status"] == {"old": "proposed", "new": "active"}
+    assert by_form["reason"] == "rules page went live on 1 December" and history[1]["actor"] == "token:priya"
+    assert by_block["changes"] == {"confidence": {"old": None, "new": "at risk"}}
+    assert by_close["changes"] == {"phase": {"old": "ex-ante", "new": "ex-post"}}
+    # The auditor reads but cannot write, through the API or the form.
+    refused = client.patch(f"/api/v1/hypotheses/{hid}", json={"owner": "someone else"}, headers=auditor)
+    assert refused.status_code == 403
+    reader = dry_run_app.test_client()
+    sign_in(reader, dry_run_app, "auditor")
+    token = csrf(reader.get(f"/epics/{EPIC}").get_data(as_text=True))
+    assert reader.post(f"/hypotheses/{hid}/edit", data={**edit, "csrf_token": token}).status_code == 403
+    assert [e["seq"] for e in client.get(f"/api/v1/log?subject=hypothesis:{hid}", headers=auditor).json["items"]] == [
+        e["seq"] for e in history
+    ]

@@ -15,7 +15,7 @@ from service.api.bodies import json_body, parse_body
 from service.api.errors import ApiError
 from service.api.pagination import page
 from service.hypotheses import commands
-from service.hypotheses.schema import HypothesisChanges, HypothesisInvalid, IsoDate, Number, validate
+from service.hypotheses.schema import HypothesisChanges, HypothesisInvalid, IsoDate, NewHypothesis, Number, validate
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db
 from service.storage.models import Hypothesis, Reading
@@ -73,11 +73,13 @@ def list_epic_hypotheses(key: str) -> dict[str, Any]:
 @bp.post("/epics/<path:key>/hypotheses")
 @requires(Permission.WRITE_HYPOTHESES)
 def create_hypothesis(key: str) -> tuple[dict[str, Any], int]:
-    """State a hypothesis on an epic; only `statement` and `dimensions` are required."""
+    """State a hypothesis on an epic; only `statement` and `dimensions` are required (`reason` if `status` is set)."""
     _epic(key)
     try:
-        fields = validate(json_body(), current_taxonomy())
-        hypothesis, _ = commands.create(db(), epic_key=key, fields=fields, origin="api", actor=actor(), source=SOURCE)
+        fields = validate(json_body(), current_taxonomy(), NewHypothesis)
+        hypothesis, _ = commands.create(
+            db(), epic_key=key, fields=fields, origin="api", actor=actor(), source=SOURCE, reason=fields.reason
+        )
     except HypothesisInvalid as exc:
         raise _invalid(exc) from None
     db().commit()

@@ -2,7 +2,8 @@
 
 Which block is which hypothesis, across edits: a block may carry `id: <name>`; then it is that hypothesis for as
 long as a block with that id exists. Blocks without an id are matched by position among the id-less blocks
-(`pos:1` is the first of them, `pos:2` the second ...). A hypothesis whose block is gone is retired, with the reason
+(`pos:1` is the first of them, `pos:2` the second ...). A hypothesis stays tied to its block while the block is
+there, even once retired; a hypothesis whose block is gone is retired, with the reason
 recorded; a block whose text is unchanged is not parsed again (its SHA-256 is kept); an invalid block is logged as
 `hypothesis.invalid` with line numbers and the hypothesis it would have changed stays as it was.
 """
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from rules.taxonomy import Taxonomy
 from service.domain.events import HYPOTHESIS_INVALID, Event
 from service.hypotheses import commands
-from service.hypotheses.schema import HypothesisFields, HypothesisInvalid, validate
+from service.hypotheses.schema import HypothesisFields, HypothesisInvalid, NewHypothesis, validate
 from service.hypotheses.vocabulary import current_taxonomy
 from service.storage.models import Hypothesis, ValueLogEntry
 
@@ -46,11 +47,10 @@ _BlockLoader.yaml_implicit_resolvers = {
 }
 
 
-class BlockFields(HypothesisFields):
+class BlockFields(NewHypothesis):
     """A block: the hypothesis fields plus an optional stable `id` and the `reason` for a status change."""
 
     id: str | None = Field(default=None, pattern=_ID.pattern)
-    reason: str | None = Field(default=None, max_length=1000)
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,10 @@ def parse_block(block: Block, position_ref: str, taxonomy: Taxonomy) -> ParsedBl
     if not isinstance(data, Mapping):
         parsed.problems.append(
             _problem(
-                block, 0, "$", "the block must hold fields such as `statement: We believe ...` and `dimensions: [...]`"
+                block,
+                0,
+                "$",
+                "the block must hold fields such as `statement: We believe ...` and `dimensions: transparency`",
             )
         )
         return parsed
@@ -194,9 +197,16 @@ def parse_block(block: Block, position_ref: str, taxonomy: Taxonomy) -> ParsedBl
     return parsed
 
 
+def _where(path: str) -> str:
+    """`risks.0.dimension` as a person counts it: `risks, item 1, dimension` (the reply goes to a person)."""
+    return ", ".join(f"item {int(part) + 1}" if part.isdigit() else part for part in path.split("."))
+
+
 def _messages(problems: list[dict[str, Any]]) -> list[str]:
     return [
-        f"line {p['line']}: {p['path']}: {p['message']}" if p["path"] != "$" else f"line {p['line']}: {p['message']}"
+        f"line {p['line']}: {_where(p['path'])}: {p['message']}"
+        if p["path"] != "$"
+        else f"line {p['line']}: {p['message']}"
         for p in problems
     ]
 
@@ -248,15 +258,16 @@ def sync_from_description(
         seen_ids.setdefault(item.ref, block.open_line)
         parsed.append(item)
 
-    live = {
-        h.block_ref: h
-        for h in session.scalars(
-            select(Hypothesis)
-            .where(Hypothesis.epic_key == epic_key, Hypothesis.origin == "block", Hypothesis.status != "retired")
-            .order_by(Hypothesis.id)
-        )
-        if h.block_ref
-    }
+    # The newest hypothesis per block stays tied to it, retired or not: a block that retired its hypothesis itself
+    # (`status: retired`), or one retired through the API, must not spawn a new hypothesis on the next event that
+    # re-sends the description. Only a removed block lets go of its hypothesis (its hash is cleared), so writing
+    # the block again starts a new one.
+    live: dict[str, Hypothesis] = {}
+    for h in session.scalars(
+        select(Hypothesis).where(Hypothesis.epic_key == epic_key, Hypothesis.origin == "block").order_by(Hypothesis.id)
+    ):
+        if h.block_ref and (h.status != "retired" or h.block_sha256 is not None):
+            live[h.block_ref] = h
     happened: list[Event] = []
     for item in parsed:
         hypothesis = live.get(item.ref)
@@ -299,7 +310,36 @@ def sync_from_description(
             event = commands.retire(session, hypothesis, reason=REMOVED_REASON, actor=actor, source=source)
             if event is not None:
                 happened.append(event)
+            hypothesis.block_sha256 = None  # let go of the block: written again, it is a new hypothesis
     return happened
+
+
+def _status_change_made(session: Session, hypothesis: Hypothesis, status: str, reason: str | None) -> bool:
+    """Whether this status, with this reason, was set before: the block still says what it said then.
+
+    Without this, a status changed later through the API or form would be set back, under the old reason, by the
+    next edit of any other line of the block.
+    """
+    if status == hypothesis.status:
+        return False
+    reason = (reason or "").strip() or None
+    rows = session.scalars(
+        select(ValueLogEntry.data)
+        .where(ValueLogEntry.subject == commands.subject_of(hypothesis))
+        .order_by(ValueLogEntry.seq.desc())
+        .limit(500)
+    )
+    for data in rows:
+        change = (data.get("changes") or {}).get("status")
+        if change:
+            was_set = change.get("new")
+        elif "old" in data and data["old"] is None:  # hypothesis.created
+            was_set = (data.get("new") or {}).get("status")
+        else:
+            continue
+        if was_set == status and data.get("reason") == reason:
+            return True
+    return False
 
 
 def _apply_block(
@@ -323,8 +363,11 @@ def _apply_block(
             source=source,
             block_ref=item.ref,
             block_sha256=item.block.sha256,
+            reason=item.fields.reason,
         )
         return created
+    if fields.status is not None and _status_change_made(session, hypothesis, fields.status, item.fields.reason):
+        fields = fields.model_copy(update={"status": None})
     event = commands.update(session, hypothesis, fields=fields, reason=item.fields.reason, actor=actor, source=source)
     hypothesis.block_sha256 = item.block.sha256
     return event

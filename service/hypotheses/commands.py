@@ -85,22 +85,37 @@ def create(
     source: str,
     block_ref: str | None = None,
     block_sha256: str | None = None,
+    reason: str | None = None,
 ) -> tuple[Hypothesis, Event]:
+    """State a hypothesis; one that starts in a status other than `proposed` needs the reason, as a change would."""
     epic = require_epic(session, epic_key)
+    status = fields.status or "proposed"
+    reason = (reason or "").strip() or None
+    if status != "proposed" and reason is None:
+        raise HypothesisInvalid(
+            [Problem("reason", f"a hypothesis that starts as {status!r} needs a reason: say why, e.g. `reason: ...`")]
+        )
     hypothesis = Hypothesis(
         epic_key=epic_key,
         origin=origin,
         **record_values(fields),
         # A hypothesis stated while work is under way starts in the epic's phase, not ex ante.
         phase=fields.phase or epic.phase,
-        status=fields.status or "proposed",
+        status=status,
         confidence=fields.confidence,
         block_ref=block_ref,
         block_sha256=block_sha256,
     )
     session.add(hypothesis)
     session.flush()
-    data = {"epic": epic_key, "origin": origin, "block": block_ref, "old": None, "new": snapshot(hypothesis)}
+    data = {
+        "epic": epic_key,
+        "origin": origin,
+        "block": block_ref,
+        "old": None,
+        "new": snapshot(hypothesis),
+        "reason": reason,
+    }
     event = _log(session, events.HYPOTHESIS_CREATED, subject_of(hypothesis), data, actor=actor, source=source)
     return hypothesis, event
 

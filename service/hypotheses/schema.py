@@ -128,6 +128,12 @@ class HypothesisFields(_Strict):
     confidence: Annotated[Confidence | None, BeforeValidator(_as_confidence)] = None
 
 
+class NewHypothesis(HypothesisFields):
+    """A new hypothesis: its fields, plus the reason when it starts in a status other than `proposed`."""
+
+    reason: str | None = Field(default=None, max_length=1000)
+
+
 class HypothesisChanges(_Strict):
     """A PATCH: any fields, plus the reason, which a status change must carry."""
 
@@ -197,7 +203,7 @@ def meaning_problems(raw: Mapping[str, Any], taxonomy: Taxonomy) -> list[Problem
         problems.append(
             Problem(
                 "measure.baseline",
-                "a target needs a baseline to be measured against: add baseline {value, date, source}",
+                "a target needs a baseline to be measured against: add a baseline with its value, date and source",
             )
         )
     return problems

@@ -50,7 +50,10 @@ class HypothesisForm(FlaskForm):
     confidence = SelectField(
         "Confidence", choices=[SelectChoice("", "not rated"), *map(SelectChoice, CONFIDENCES)], default=""
     )
-    reason = StringField("Reason for the change", description="required when the status changes")
+    reason = StringField(
+        "Reason for the change",
+        description="required to change the status, or to start a new hypothesis other than proposed",
+    )
 
     def offer(self, taxonomy: Taxonomy) -> HypothesisForm:
         dimensions = [SelectChoice(d.slug, d.name) for d in taxonomy.dimensions.values()]

@@ -36,6 +36,34 @@ def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _shown(value: Any) -> str:
+    """A logged value as a person reads it: lists and mappings as text, not as Python's repr."""
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        return "; ".join(_shown(item) for item in value) or "—"
+    if isinstance(value, dict):
+        return ", ".join(
+            f"{key}: ({_shown(item)})" if isinstance(item, dict) else f"{key}: {_shown(item)}"
+            for key, item in value.items()
+        )
+    return _number(value)
+
+
+def _leaves(path: str, old: Any, new: Any) -> list[tuple[str, str, str]]:
+    # A change inside the measure shows as `measure.target.value: 0.1 → 0.08`, not as two whole mappings.
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = list(dict.fromkeys([*old, *new]))
+        return [leaf for key in keys for leaf in _leaves(f"{path}.{key}", old.get(key), new.get(key))]
+    return [] if old == new else [(path, _shown(old), _shown(new))]
+
+
+@bp.app_template_filter("changed")
+def _changed(changes: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(field path, old, new) for each changed value in a log entry's `changes`."""
+    return [leaf for name, c in changes.items() for leaf in _leaves(name, c.get("old"), c.get("new"))]
+
+
 @bp.route("/signin", methods=["GET", "POST"])
 def signin() -> str | Response:
     form = SignInForm()
@@ -144,7 +172,15 @@ def new_hypothesis() -> str | Response:
             fields = _validated(values, problems, taxonomy)
             person = current_person()
             assert person is not None
-            commands.create(db(), epic_key=key, fields=fields, origin="ui", actor=person.actor, source=SOURCE)
+            commands.create(
+                db(),
+                epic_key=key,
+                fields=fields,
+                origin="ui",
+                actor=person.actor,
+                source=SOURCE,
+                reason=form.reason.data,
+            )
         except HypothesisInvalid as exc:
             errors = form.show(exc.problems)
         else:

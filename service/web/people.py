@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from flask import abort, g, redirect, request, session, url_for
 from sqlalchemy import select
 
-from service.access import Permission, allows
+from service.access import Permission, allows, roles_with
 from service.runtime import db
 from service.storage.models import ApiToken
 
@@ -75,7 +75,8 @@ def needs(permission: Permission) -> Callable[[F], F]:
             if person is None:
                 return redirect(url_for("web.signin", next=request.full_path.rstrip("?")))
             if not person.may(permission):
-                abort(403, f"your role ({person.role}) may not do this")
+                may = ", ".join(roles_with(permission))
+                abort(403, f"your role ({person.role}) may not do this; roles that may: {may}. Ask an admin.")
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

@@ -125,6 +125,21 @@ def test_patch_merges_fields_and_status_needs_reason(app, epics, team) -> None:
     assert client.patch("/api/v1/hypotheses/999", json={}, headers=team).status_code == 404
 
 
+def test_a_hypothesis_that_starts_past_proposed_needs_a_reason_and_keeps_it(app, epics, team) -> None:
+    client = app.test_client()
+    body = {"statement": "We believe the Kassel pilot cut appeals", "dimensions": ["outcomes"], "status": "supported"}
+    refused = _create(client, team, body=body)
+    assert refused.status_code == 422
+    assert [(d["path"], "'supported' needs a reason" in d["message"]) for d in refused.json["details"]] == [
+        ("reason", True)
+    ]
+    created = _create(client, team, body={**body, "reason": "Kassel pilot: appeals down from 18 % to 9 %"})
+    assert created.status_code == 201 and created.json["status"] == "supported"
+    [entry] = client.get(f"/api/v1/log?subject=hypothesis:{created.json['id']}", headers=team).json["items"]
+    assert entry["data"]["reason"] == "Kassel pilot: appeals down from 18 % to 9 %"
+    assert entry["data"]["new"]["status"] == "supported"
+
+
 def test_list_filters_and_pages(app, epics, team) -> None:
     client = app.test_client()
     first = _create(client, team).json["id"]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from rules.taxonomy import load
 from service.hypotheses.blocks import find_blocks, sync_from_description
-from service.hypotheses.commands import EpicUnknown
+from service.hypotheses.commands import EpicUnknown, retire, set_lifecycle
 from service.storage.models import Hypothesis, ValueLogEntry
 from tests.epics import add_epic
 
@@ -172,6 +172,35 @@ def test_removing_the_block_retires_with_reason_and_readding_starts_a_new_one(rt
         assert _sync(session, GITHUB_EPIC, None) == []  # already retired: nothing more to do
         assert [e.kind for e in _sync(session, GITHUB_EPIC, GITHUB_BODY)] == ["hypothesis.created"]
         assert [h.status for h in _hypotheses(session, GITHUB_EPIC)] == ["retired", "proposed"]
+
+
+def test_a_hypothesis_retired_while_its_block_stays_is_not_stated_again(rt) -> None:
+    """Every label change re-sends the description: a block still there must not make a new hypothesis each time."""
+    base = "```value-hypothesis\nstatement: We believe fewer appeals\ndimensions: [transparency]\n{extra}```\n"
+    retired_in_block = base.format(extra="status: retired\nreason: superseded by the new letters project\n")
+    with rt.transaction() as session:
+        add_epic(session, GITHUB_EPIC)
+        _sync(session, GITHUB_EPIC, base.format(extra=""))
+        assert [e.kind for e in _sync(session, GITHUB_EPIC, retired_in_block)] == ["hypothesis.retired"]
+        assert _sync(session, GITHUB_EPIC, retired_in_block) == []
+        # An edit of the block still changes that same (retired) hypothesis.
+        edited = retired_in_block.replace("fewer appeals", "fewer formal appeals")
+        assert [e.kind for e in _sync(session, GITHUB_EPIC, edited)] == ["hypothesis.updated"]
+        [hypothesis] = _hypotheses(session, GITHUB_EPIC)
+        assert (hypothesis.status, hypothesis.statement) == ("retired", "We believe fewer formal appeals")
+
+    # Retired some other way (API, form) while the block stays: the next event does not state it again either.
+    with rt.transaction() as session:
+        add_epic(session, JIRA_EPIC)
+        _sync(session, JIRA_EPIC, JIRA_BODY)
+        [hypothesis] = _hypotheses(session, JIRA_EPIC)
+        retire(session, hypothesis, reason="replaced by BEN-20", actor="token:po", source="api")
+        assert _sync(session, JIRA_EPIC, JIRA_BODY) == []
+        assert [h.status for h in _hypotheses(session, JIRA_EPIC)] == ["retired"]
+        # Removing the block lets go of it; writing it again states a new hypothesis.
+        assert _sync(session, JIRA_EPIC, "no block any more") == []
+        assert [e.kind for e in _sync(session, JIRA_EPIC, JIRA_BODY)] == ["hypothesis.created"]
+        assert [h.status for h in _hypotheses(session, JIRA_EPIC)] == ["retired", "proposed"]
 
 
 def _two_blocks(first_id: str, second_id: str, second_dims: str = "[efficiency]") -> str:
@@ -343,6 +372,39 @@ def test_status_change_in_a_block_needs_a_reason(rt) -> None:
             "owner": {"old": None, "new": "Kassel team"}
         }
         assert _hypotheses(session, GITHUB_EPIC)[0].status == "active"
+
+
+def test_a_new_block_that_starts_past_proposed_needs_a_reason_and_keeps_it(rt) -> None:
+    base = "{{code:value-hypothesis}}\nstatement: S\ndimensions: [outcomes]\nstatus: refuted\n{extra}{{code}}\n"
+    with rt.transaction() as session:
+        add_epic(session, JIRA_EPIC)
+        [event] = _sync(session, JIRA_EPIC, base.format(extra=""), source="jira")
+        assert event.kind == "hypothesis.invalid" and _hypotheses(session, JIRA_EPIC) == []
+        assert [(e["line"], e["path"]) for e in event.data["errors"]] == [(4, "reason")]
+        assert "'refuted' needs a reason" in event.data["messages"][0]
+        [event] = _sync(session, JIRA_EPIC, base.format(extra="reason: the 2025 pilot showed no effect\n"))
+        assert event.kind == "hypothesis.created" and event.data["reason"] == "the 2025 pilot showed no effect"
+        assert [h.status for h in _hypotheses(session, JIRA_EPIC)] == ["refuted"]
+
+
+def test_a_status_changed_elsewhere_is_not_set_back_by_an_edit_of_another_line(rt) -> None:
+    base = (
+        "```value-hypothesis\nstatement: S\ndimensions: [outcomes]\nstatus: active\nreason: pilot started\n{extra}```\n"
+    )
+    with rt.transaction() as session:
+        add_epic(session, GITHUB_EPIC)
+        _sync(session, GITHUB_EPIC, base.format(extra=""))
+        [hypothesis] = _hypotheses(session, GITHUB_EPIC)
+        assert hypothesis.status == "active"
+        set_lifecycle(session, hypothesis, status="supported", reason="appeals down 40 %", actor="t", source="api")
+        [event] = _sync(session, GITHUB_EPIC, base.format(extra="owner: Kassel team\n"))
+        assert event.data["changes"] == {"owner": {"old": None, "new": "Kassel team"}}
+        assert hypothesis.status == "supported"
+        # A new status change in the block, with its own reason, still applies.
+        moved = base.format(extra="owner: Kassel team\n").replace("status: active", "status: refuted")
+        [event] = _sync(session, GITHUB_EPIC, moved.replace("pilot started", "effect gone after a year"))
+        assert event.data["changes"] == {"status": {"old": "supported", "new": "refuted"}}
+        assert event.data["reason"] == "effect gone after a year"
 
 
 def test_unknown_epic_is_refused(rt) -> None:

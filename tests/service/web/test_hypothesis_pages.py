@@ -170,7 +170,8 @@ def test_form_creates_then_edits_with_errors_next_to_fields(app, epic) -> None:
     edit_url = f"/hypotheses/{created.id}/edit"
     page = client.get(edit_url).get_data(as_text=True)
     assert "status shown to the wrong person" in html.unescape(page)
-    changed = {**good, "csrf_token": csrf(page), "status": "active", "reason": ""}
+    changed = {**good, "csrf_token": csrf(page), "status": "active", "reason": "", "target_value": "250"}
+    changed["dimensions"] = ["service-quality"]
     response = client.post(edit_url, data=changed)
     assert re.search(r'id="reason-error">a status change needs a reason', text(response))
     changed["reason"] = "tracker live for 10 % of applicants"
@@ -179,6 +180,68 @@ def test_form_creates_then_edits_with_errors_next_to_fields(app, epic) -> None:
     history = text(client.get(EPIC_URL))
     assert "Reason: tracker live for 10 % of applicants" in history
     assert re.search(r"<strong>status</strong>: <del>proposed</del> → <ins>active</ins>", history)
+    # Values read as text: one line per changed value inside the measure, lists joined, no Python repr.
+    assert "<strong>measure.target.value</strong>: <del>300</del> → <ins>250</ins>" in history
+    assert "measure.baseline" not in history and "'name'" not in history
+    assert "<strong>dimensions</strong>: <del>service-quality; efficiency</del> → <ins>service-quality</ins>" in history
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("team", True), ("product-owner", True), ("auditor", False)])
+def test_form_roles_team_and_product_owner_write_auditor_may_not(app, epic, role, allowed) -> None:
+    client = app.test_client()
+    sign_in(client, app, role)
+    with runtime(app).transaction() as session:
+        hypothesis_id = session.scalars(select(Hypothesis.id).where(Hypothesis.epic_key == EPIC)).one()
+    # A valid CSRF token from a page the auditor may see: the refusal is the role, not the missing token.
+    token = csrf(client.get(EPIC_URL).get_data(as_text=True))
+    edit = {
+        "csrf_token": token,
+        "statement": "We believe plain-language refusals will result in fewer appeals",
+        "dimensions": ["transparency"],
+        "status": "proposed",
+        "confidence": "",
+    }
+    response = client.post(f"/hypotheses/{hypothesis_id}/edit", data=edit)
+    created = client.post("/hypotheses/new?epic=github:acme/benefits-portal%2334", data=edit)
+    with runtime(app).transaction() as session:
+        statements = list(session.scalars(select(Hypothesis.statement).where(Hypothesis.epic_key == EPIC)))
+        writes = session.scalars(
+            select(ValueLogEntry.kind).where(ValueLogEntry.source == "web").order_by(ValueLogEntry.seq)
+        ).all()
+    if allowed:
+        assert (response.status_code, created.status_code) == (302, 302)
+        assert statements == [edit["statement"], edit["statement"]]
+        assert writes == ["hypothesis.updated", "hypothesis.created"]
+    else:
+        assert (response.status_code, created.status_code) == (403, 403)
+        assert "your role (auditor) may not do this; roles that may: team, product-owner, admin" in text(response)
+        assert statements == ["We believe publishing the refusal rules for applicants will result in fewer appeals"]
+        assert writes == []
+
+
+def test_form_states_a_hypothesis_past_proposed_only_with_a_reason(app, epic) -> None:
+    client = app.test_client()
+    sign_in(client, app, "product-owner", name="po-ben")
+    form_url = "/hypotheses/new?epic=github:acme/benefits-portal%2334"
+    data = {
+        "csrf_token": csrf(client.get(form_url).get_data(as_text=True)),
+        "statement": "We believe the callback service keeps applicants informed",
+        "dimensions": ["service-quality"],
+        "status": "active",
+        "confidence": "",
+        "reason": "",
+    }
+    refused = client.post(form_url, data=data)
+    assert refused.status_code == 200
+    assert re.search(r"id=\"reason-error\">a hypothesis that starts as 'active' needs a reason", text(refused))
+    data["reason"] = "the callback service runs since October"
+    assert client.post(form_url, data=data).status_code == 302
+    with runtime(app).transaction() as session:
+        entry = session.scalars(
+            select(ValueLogEntry).where(ValueLogEntry.kind == "hypothesis.created", ValueLogEntry.source == "web")
+        ).one()
+        assert entry.data["reason"] == "the callback service runs since October"
+        assert entry.data["new"]["status"] == "active"
 
 
 def test_forms_refuse_posts_without_csrf_token_but_the_api_does_not_need_one(app, epic) -> None:
