@@ -175,3 +175,6 @@ def test_serve_answers_an_unknown_label_from_a_signed_webhook(tmp_path: Path, mo
     if mode != "send":
         assert posted == []
     assert "ghp_serve_e2e" not in err and "whsec-e2e" not in err  # secrets are never logged
+    # The start-up lines name every installed integration's endpoint, the GitLab plugin's too.
+    assert "webhooks/github  (secret from PVM_GITHUB_WEBHOOK_SECRET, set)" in err
+    assert "webhooks/gitlab  (secret from PVM_GITLAB_WEBHOOK_SECRET, NOT set" in err
