@@ -203,3 +203,6 @@ def test_cli_stops_on_refused_credentials_naming_the_setting(tmp_path: Path) -> 
     assert "ghp_bad" not in result.output
     missing = run_cli(["labels", "sync", "--tracker", "gitlab", "--repo", "group/project"], url, tmp_path)
     assert missing.exit_code == 2 and "PVM_GITLAB_TOKEN" in missing.stderr
+    for tracker, repo in (("github", "acme/portal/issues"), ("github", "acme/"), ("gitlab", "group//project")):
+        bad = run_cli(["labels", "sync", "--tracker", tracker, "--repo", repo], url, tmp_path, PVM_GITHUB_TOKEN="x")
+        assert bad.exit_code == 2 and f"--repo {repo!r} is not OWNER/NAME" in bad.stderr
