@@ -339,3 +339,22 @@ def test_a_long_dry_run_keeps_every_row_but_bounded_memory(tmp_path: Path, clock
     recorder = dispatcher.client("github")
     assert [c.payload.split("\n")[0] for c in recorder.calls] == ["reply 3", "reply 4"]  # type: ignore[union-attr]
     rt.engine.dispose()
+
+
+def test_each_failed_try_waits_about_twice_as_long(rt, clock) -> None:
+    issue = FakeGithubIssue(post_faults=[("before", github_error(502, "Server Error"))] * 4)
+    item_id = _comment(rt, clock)
+    waits = []
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        issue.install(mock)
+        dispatcher = _dispatcher(rt, clock)
+        for _ in range(4):
+            dispatcher.dispatch_due()
+            row = _row(rt, item_id)
+            assert row.status == "failed"
+            waits.append((row.next_attempt_at - clock.now).total_seconds())
+            clock.now = row.next_attempt_at
+        dispatcher.dispatch_due()
+    assert _row(rt, item_id).status == "sent" and len(issue.comments) == 1
+    for n, wait in enumerate(waits):
+        assert 15 * 2**n <= wait <= 30 * 2**n  # 30 s, 60 s, 120 s, 240 s, each cut by up to half at random
