@@ -15,15 +15,24 @@ class RecordedCall:
 
 @dataclass
 class RecordingClient:
-    """Acts like a tracker that accepts everything; `calls` lists what would have been sent, in order."""
+    """Acts like a tracker that accepts everything; `calls` lists what would have been sent, in order.
+
+    `keep` bounds `calls` to the newest that many: a dry-run worker lives for weeks and every body is in the
+    outbox table anyway, so an unbounded list would only grow."""
 
     tracker: str
     calls: list[RecordedCall] = field(default_factory=list)
+    keep: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _record(self, call: RecordedCall) -> None:
+        self.calls.append(call)
+        if self.keep is not None and len(self.calls) > self.keep:
+            del self.calls[: len(self.calls) - self.keep]
 
     def comment(self, target: str, body: str) -> str:
         with self._lock:
-            self.calls.append(RecordedCall("comment", target, body))
+            self._record(RecordedCall("comment", target, body))
             return f"recorded-{len(self.calls)}"
 
     def find_comment(self, target: str, marker: str) -> str | None:
@@ -35,11 +44,11 @@ class RecordingClient:
 
     def add_label(self, target: str, label: str) -> None:
         with self._lock:
-            self.calls.append(RecordedCall("add_label", target, label))
+            self._record(RecordedCall("add_label", target, label))
 
     def remove_label(self, target: str, label: str) -> None:
         with self._lock:
-            self.calls.append(RecordedCall("remove_label", target, label))
+            self._record(RecordedCall("remove_label", target, label))
 
     def comments_on(self, target: str) -> list[str]:
         return [c.payload for c in self.calls if c.action == "comment" and c.target == target]

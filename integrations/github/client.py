@@ -10,6 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import requests
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth, Github, GithubException, RateLimitExceededException, UnknownObjectException
 from github.Issue import Issue
 
@@ -153,8 +156,27 @@ def make_client(settings: Settings) -> GithubClient | str:
     if not installation.isdigit():
         return f"PVM_GITHUB_APP_INSTALLATION_ID must be a number, got {installation!r}"
     key = str(settings.github_app_private_key).replace("\\n", "\n")  # PEM pasted into one env line
+    unreadable = _unreadable_key(key)
+    if unreadable:
+        return unreadable
     auth = Auth.AppAuth(str(settings.github_app_id), key).get_installation_auth(int(installation))
     return GithubClient(_github(settings, auth), "PVM_GITHUB_APP_ID / PVM_GITHUB_APP_PRIVATE_KEY")
+
+
+def _unreadable_key(pem: str) -> str | None:
+    """PyGithub signs with the key only at the first request, so a bad key would fail every send as an unexpected
+    error (retried, then dead with a traceback in the log) instead of saying which setting to fix."""
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        # The exception's text never contains the key; only its kind is named here anyway.
+        return (
+            f"PVM_GITHUB_APP_PRIVATE_KEY is not a readable PEM private key ({type(exc).__name__}); paste the "
+            "unencrypted .pem file GitHub generated for the App (newlines may be written as \\n)"
+        )
+    if not isinstance(key, rsa.RSAPrivateKey):
+        return "PVM_GITHUB_APP_PRIVATE_KEY must be the App's RSA private key (GitHub signs App tokens with RS256)"
+    return None
 
 
 def _github(settings: Settings, auth: Auth.Auth) -> Github:

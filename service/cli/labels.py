@@ -103,6 +103,10 @@ def register(cli: click.Group) -> None:
             return
         if not repo or repo.count("/") < 1:
             fail(f"--repo is required for {tracker}: OWNER/NAME (GitHub) or GROUP/PROJECT (GitLab)", 2)
+        parts = repo.split("/")
+        if "" in parts or (tracker == "github" and len(parts) != 2):
+            # GitHub would answer 404 for owner/name/extra, which reads as "label not found".
+            fail(f"--repo {repo!r} is not OWNER/NAME (GitHub) or GROUP[/SUBGROUP]/PROJECT (GitLab)", 2)
         try:
             settings = Settings.from_env()
         except ConfigError as exc:

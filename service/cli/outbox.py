@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
+from service.api.outbox import STATUSES
 from service.cli.context import fail, load_runtime, require_schema
 from service.outbox.retry import RetryError, retry
 from service.storage.models import OutboxItem
@@ -32,7 +33,7 @@ def register(cli: click.Group) -> None:
         click.echo(summary, err=True)
 
     @outbox_group.command("list")
-    @click.option("--status", help="Only items with this status, e.g. dead.")
+    @click.option("--status", type=click.Choice(STATUSES), help="Only items with this status, e.g. dead.")
     @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
     def list_(status: str | None, limit: int) -> None:
         """The newest outbox items: id, status, attempts, tracker, action, target, error."""

@@ -9,6 +9,7 @@ import threading
 import click
 from werkzeug.serving import make_server
 
+from integrations import registry
 from service.cli.context import fail, load_app, load_runtime, require_schema
 from service.clock import run_clock
 from service.runtime import Runtime, runtime
@@ -28,13 +29,11 @@ def _stop_on_signals(stop: threading.Event) -> None:
 def _announce(rt: Runtime, url: str) -> None:
     settings = rt.settings
     click.echo(f"Public Value Monitor on {url}  (health: {url}/healthz, API: {url}/api/v1)", err=True)
-    for tracker, variable, secret in (
-        ("GitHub", "PVM_GITHUB_WEBHOOK_SECRET", settings.github_webhook_secret),
-        ("Jira", "PVM_JIRA_WEBHOOK_SECRET", settings.jira_webhook_secret),
-    ):
-        state = "set" if secret else "NOT set: the endpoint answers 503 until it is"
+    # Every installed integration, plugins included: the same list the webhook endpoint serves.
+    for name, integration in sorted(registry.all_integrations().items()):
+        state = "set" if integration.secret(settings) else "NOT set: the endpoint answers 503 until it is"
         click.echo(
-            f"  {tracker} webhooks: {url}/webhooks/{tracker.lower()}  (secret from {variable}, {state})", err=True
+            f"  {name} webhooks: {url}/webhooks/{name}  (secret from {integration.secret_variable}, {state})", err=True
         )
     click.echo(f"  database: {settings.database_url if settings.is_sqlite else 'PostgreSQL (DATABASE_URL)'}", err=True)
     click.echo("Press Ctrl-C to stop.", err=True)

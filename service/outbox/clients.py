@@ -11,6 +11,9 @@ from service.config import Settings
 
 log = logging.getLogger(__name__)
 
+# How many recorded calls a dry-run worker remembers: the outbox rows keep every body, so memory need not.
+RECORDED_CALLS_KEPT = 1000
+
 
 def factory_for(tracker: str) -> MakeClient | str:
     factory: MakeClient | None = None
@@ -26,7 +29,7 @@ def factory_for(tracker: str) -> MakeClient | str:
 def client_for(settings: Settings, tracker: str) -> TrackerClient | str:
     """A client, or the reason there is none (kept on `skipped` rows)."""
     if settings.outbound == "record":
-        return RecordingClient(tracker)
+        return RecordingClient(tracker, keep=RECORDED_CALLS_KEPT)
     factory = factory_for(tracker)
     if isinstance(factory, str):
         return factory

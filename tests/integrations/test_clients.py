@@ -9,14 +9,18 @@ import pytest
 import requests
 import responses
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from integrations.failures import Rejected
 from integrations.github.client import make_client as github_client
 from integrations.github.client import parse_issue_key
 from integrations.transport import retry_after_seconds, transport_failure
 from service.config import ConfigError, Settings
-from tests.conftest import make_settings
+from service.outbox import enqueue
+from service.outbox.dispatch import Dispatcher
+from service.runtime import runtime
+from service.storage.models import OutboxItem
+from tests.conftest import build_app, make_settings
 from tests.processes import free_port
 
 API = "https://ghe.example.gov/api/v3"
@@ -99,3 +103,38 @@ def test_tracker_timeout_setting_is_validated() -> None:
     assert Settings.from_env({}).tracker_timeout == 20.0
     with pytest.raises(ConfigError, match="PVM_TRACKER_TIMEOUT"):
         Settings.from_env({"PVM_TRACKER_TIMEOUT": "0"})
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("-----BEGIN RSA PRIVATE KEY-----\\nnot really a key\\n-----END RSA PRIVATE KEY-----", "not a readable PEM"),
+        (
+            ec.generate_private_key(ec.SECP256R1())
+            .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+            .decode(),
+            "must be the App's RSA private key",
+        ),
+    ],
+    ids=["garbled", "not-rsa"],
+)
+def test_a_bad_app_private_key_is_named_before_any_request(tmp_path: Path, key: str, expected: str) -> None:
+    """PyGithub would only sign at the first request, failing each send as an unexpected error; the outbox keeps
+    the rows `skipped` with the setting to fix instead, and sends nothing."""
+    settings = make_settings(
+        tmp_path, github_app_id="123456", github_app_private_key=key, github_app_installation_id="987654"
+    )
+    reason = github_client(settings)
+    assert isinstance(reason, str) and "PVM_GITHUB_APP_PRIVATE_KEY" in reason and expected in reason
+    assert "not really a key" not in reason and "PRIVATE KEY-----" not in reason
+
+    app = build_app(settings)
+    with runtime(app).transaction() as session:
+        item = enqueue(session, tracker="github", action="comment", target="github:acme/portal#34", body={"text": "hi"})
+        item_id = item.id
+    with responses.RequestsMock():  # any request would fail the test
+        Dispatcher(runtime(app)).dispatch_due()
+    with runtime(app).transaction() as session:
+        row = session.get(OutboxItem, item_id)
+        assert row is not None and row.status == "skipped" and row.error == reason
+    runtime(app).engine.dispose()

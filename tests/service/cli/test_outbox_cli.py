@@ -32,3 +32,5 @@ def test_retry_dead_item_and_refuse_others(tmp_path: Path) -> None:
     assert refused.exit_code == 1 and "is sent" in refused.stderr
     missing = run_cli(["outbox", "retry", "404"], url, tmp_path)
     assert missing.exit_code == 1 and "no outbox item 404" in missing.stderr
+    unknown = run_cli(["outbox", "list", "--status", "lost"], url, tmp_path)
+    assert unknown.exit_code == 2 and "'lost' is not one of" in unknown.stderr and "'dead'" in unknown.stderr

@@ -327,3 +327,34 @@ def test_the_worker_drains_the_outbox_and_leaves_other_channels_alone(tmp_path: 
     assert Worker(rt, drains=default_drains()).run_once() == 1
     assert _row(rt, ids[0]).status == "recorded"
     assert _row(rt, ids[1]).status == "pending"  # e-mail has its own drain
+
+
+def test_a_long_dry_run_keeps_every_row_but_bounded_memory(tmp_path: Path, clock, monkeypatch) -> None:
+    monkeypatch.setattr("service.outbox.clients.RECORDED_CALLS_KEPT", 2)
+    rt = runtime(build_app(make_settings(tmp_path, outbound="record")))
+    ids = [_comment(rt, clock, f"reply {n}") for n in range(5)]
+    dispatcher = _dispatcher(rt, clock)
+    assert dispatcher.dispatch_due() == 5
+    assert [_row(rt, i).status for i in ids] == ["recorded"] * 5  # every action is visible in the outbox
+    recorder = dispatcher.client("github")
+    assert [c.payload.split("\n")[0] for c in recorder.calls] == ["reply 3", "reply 4"]  # type: ignore[union-attr]
+    rt.engine.dispose()
+
+
+def test_each_failed_try_waits_about_twice_as_long(rt, clock) -> None:
+    issue = FakeGithubIssue(post_faults=[("before", github_error(502, "Server Error"))] * 4)
+    item_id = _comment(rt, clock)
+    waits = []
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        issue.install(mock)
+        dispatcher = _dispatcher(rt, clock)
+        for _ in range(4):
+            dispatcher.dispatch_due()
+            row = _row(rt, item_id)
+            assert row.status == "failed"
+            waits.append((row.next_attempt_at - clock.now).total_seconds())
+            clock.now = row.next_attempt_at
+        dispatcher.dispatch_due()
+    assert _row(rt, item_id).status == "sent" and len(issue.comments) == 1
+    for n, wait in enumerate(waits):
+        assert 15 * 2**n <= wait <= 30 * 2**n  # 30 s, 60 s, 120 s, 240 s, each cut by up to half at random

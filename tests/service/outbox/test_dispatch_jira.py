@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import logging
 import random
 from collections.abc import Iterator
 from datetime import timedelta
@@ -113,7 +115,38 @@ def test_wrong_credentials_are_dead_at_once(rt, clock) -> None:
         row = _run(rt, clock, item_id)
     assert row.status == "dead" and row.attempts == 1
     assert "PVM_JIRA_EMAIL and PVM_JIRA_API_TOKEN" in (row.error or "")
-    assert "atl-token" not in (row.error or "")
+
+
+@pytest.mark.parametrize("deployment", ["cloud", "data-center"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        jira_error(401, "Client must be authenticated to access this resource."),
+        jira_error(403, "You do not have permission to comment on this issue."),
+        jira_error(500, "Internal server error"),
+    ],
+    ids=["401", "403", "500"],
+)
+def test_credentials_never_reach_the_error_or_the_log(tmp_path: Path, clock, caplog, deployment, fault) -> None:
+    """A JIRAError carries the request it answered, whose `Authorization` header is `Basic base64(email:token)`
+    or `Bearer <token>`: neither the row's error (shown in the API) nor any log line may contain them."""
+    settings = CLOUD if deployment == "cloud" else {"jira_url": SITE, "jira_api_token": "dc-pat-secret"}
+    app = build_app(make_settings(tmp_path, **settings))
+    rt = runtime(app)
+    token = str(settings["jira_api_token"])
+    basic = base64.b64encode(f"{settings.get('jira_email')}:{token}".encode()).decode()
+    issue = FakeJiraIssue(post_faults=[("before", fault)])
+    item_id = _enqueue(rt, clock)
+    caplog.set_level(logging.DEBUG, logger="service")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        issue.install(mock)
+        Dispatcher(rt, clock=clock, rng=random.Random(3)).dispatch_due()
+    row = _row(rt, item_id)
+    assert row.status in ("dead", "failed") and row.error
+    for text in (row.error, caplog.text):
+        assert token not in text and basic not in text and "authorization" not in text.lower()
+    assert issue.auth_headers[0] in (f"Basic {basic}", f"Bearer {token}")  # the secret was on the wire
+    runtime(app).engine.dispose()
 
 
 def test_429_with_retry_after_is_honoured(rt, clock) -> None:
