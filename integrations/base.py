@@ -13,6 +13,14 @@ from typing import Any, Protocol
 from service.config import Settings
 from service.domain.events import Event, Ignored
 
+# Every comment this service posts carries this token (service/outbox/markers.py). A tracker echoes our own
+# comments back as webhooks; integrations ignore those, so the service never reacts to itself.
+OUTBOX_MARKER = "pvm-outbox:"
+
+
+def is_own_comment(text: str | None) -> bool:
+    return bool(text) and OUTBOX_MARKER in str(text)
+
 
 class WebhookError(ValueError):
     """A delivery that cannot be accepted; `status` is the HTTP answer (400, 401, ...), the message says why."""

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from integrations.base import Identity
+from integrations.base import Identity, is_own_comment
 from integrations.payload import Node, PayloadError, parse_time
 from service.domain import events as kinds
 from service.domain import keys
@@ -241,6 +241,8 @@ def _issue_comment(body: Node, action: str) -> list[Event] | Ignored:
     if issue.has("pull_request"):
         return Ignored("issue_comment created on a pull request: pull requests are not tickets")
     comment = body.obj("comment")
+    if is_own_comment(comment.opt_text("body")):
+        return Ignored("a comment this service posted itself (it carries an outbox marker)")
     user = comment.opt_obj("user")
     login = user.opt_text("login") if user else None
     repo = repo_of_issue(issue, body)

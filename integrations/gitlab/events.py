@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from integrations.base import Identity
+from integrations.base import Identity, is_own_comment
 from service.domain import events as kinds
 from service.domain import keys
 from service.domain.events import Event, Ignored
@@ -18,7 +18,6 @@ from service.domain.events import Event, Ignored
 SOURCE = "gitlab"
 ISSUE_EVENTS = ("Issue Hook", "Confidential Issue Hook")
 NOTE_EVENTS = ("Note Hook", "Confidential Note Hook")
-OUTBOX_MARKER = "pvm-outbox:"  # our own replies carry it (service.outbox.markers): never act on them
 EPIC_LABEL = "epic"
 
 
@@ -133,7 +132,7 @@ def _note(payload: Mapping[str, Any]) -> list[Event] | Ignored:
     if attributes.get("system"):
         return Ignored("GitLab system note (written by GitLab itself, not a person)")
     body = str(attributes.get("note") or "")
-    if OUTBOX_MARKER in body:
+    if is_own_comment(body):
         return Ignored("a comment this service posted itself (it carries an outbox marker)")
     issue, project_path = payload.get("issue"), _project_path(payload)
     if not isinstance(issue, Mapping) or project_path is None or issue.get("iid") is None:

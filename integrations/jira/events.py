@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from integrations.base import Identity
+from integrations.base import Identity, is_own_comment
 from integrations.payload import Node, PayloadError
 from service.domain import events as kinds
 from service.domain import keys
@@ -247,7 +247,7 @@ def _issue_event(body: Node, kind: str) -> list[Event] | Ignored:
     for item in changelog.objects("items") if changelog and changelog.has("items") else []:
         result.extend(_changelog_events(item, subject, actor, occurred, issuetype))
     comment = body.opt_obj("comment")
-    if comment is not None and kind != kinds.TICKET_DELETED:
+    if comment is not None and kind != kinds.TICKET_DELETED and not is_own_comment(comment.opt_text("body")):
         result.append(_comment_event(comment, subject, body))
     return result
 
@@ -322,6 +322,8 @@ def _comment_created(body: Node) -> list[Event] | Ignored:
     if issue is None or not issue.has("key"):
         return Ignored("comment_created without the issue: Jira left out which ticket it belongs to")
     comment = body.obj("comment")
+    if is_own_comment(comment.opt_text("body")):
+        return Ignored("a comment this service posted itself (it carries an outbox marker)")
     return [_comment_event(comment, keys.jira_issue(issue.text("key")), body)]
 
 

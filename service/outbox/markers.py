@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from integrations.base import OUTBOX_MARKER
 from service.storage.models import OutboxItem
 
 COMMENT_ACTIONS = ("comment", "post_summary")
@@ -22,7 +23,7 @@ ACTIONS = (*COMMENT_ACTIONS, *LABEL_ACTIONS)
 
 
 def token(item: OutboxItem) -> str:
-    return f"pvm-outbox:{item.id}:{item.created_at:%Y%m%d%H%M%S%f}"
+    return f"{OUTBOX_MARKER}{item.id}:{item.created_at:%Y%m%d%H%M%S%f}"
 
 
 def with_marker(tracker: str, text: str, marker: str) -> str:
