@@ -8,18 +8,21 @@ wait for their row's outcome.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, insert
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from service.storage.models import Delivery
 
 _TABLE = Delivery.metadata.tables[Delivery.__tablename__]
-_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+# One statement per batch (SQLAlchemy's "insertmanyvalues"); sort_by_parameter_order makes the returned ids
+# line up with the rows, so each waiting request gets its own id.
+_INSERT = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
 MAX_BATCH = 64  # bounds the transaction (and so the wait of its first request)
 
 
@@ -37,6 +40,9 @@ class GroupCommit:
         self.lock = threading.Lock()
         self.queue: list[_Pending] = []
         self.writing = False
+        # The leader's own connection, kept between batches: checking one out of the pool per batch (and, on
+        # PostgreSQL, its pre-ping round trip) cost more than the insert itself. Only the leader touches it.
+        self.conn: Connection | None = None
 
     def insert(self, row: dict[str, Any]) -> int | None:
         """The new row's id, or None when the unique constraint says it is a duplicate."""
@@ -71,8 +77,7 @@ class GroupCommit:
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
-            with self.engine.begin() as conn:
-                ids = [conn.execute(_INSERT, item.row).scalar_one() for item in batch]
+            ids = self._insert_batch(batch)
         except IntegrityError:
             if len(batch) == 1:
                 batch[0].new_id = None
@@ -83,6 +88,33 @@ class GroupCommit:
             return
         for item, new_id in zip(batch, ids, strict=True):
             item.new_id = new_id
+
+    def _insert_batch(self, batch: list[_Pending]) -> list[int]:
+        """Insert and commit the batch; one retry on a fresh connection when the kept one turns out dead (the
+        database restarted, say). Retrying is safe: a row whose commit did land is then a duplicate, not a copy."""
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                with conn.begin():
+                    return list(conn.execute(_INSERT, [item.row for item in batch]).scalars())
+            except DBAPIError as exc:
+                if isinstance(exc, IntegrityError):
+                    raise
+                self._drop_connection()
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _connection(self) -> Connection:
+        if self.conn is None:
+            self.conn = self.engine.connect()
+        return self.conn
+
+    def _drop_connection(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with contextlib.suppress(DBAPIError):  # already broken: the pool discards it
+                conn.close()
 
 
 _instances: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
