@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from service.storage.engine import SQLITE_BEGIN
 from service.storage.models import Delivery
 
 _TABLE = Delivery.metadata.tables[Delivery.__tablename__]
-# One statement per batch (SQLAlchemy's "insertmanyvalues"); sort_by_parameter_order makes the returned ids
-# line up with the rows, so each waiting request gets its own id.
-_INSERT = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
 MAX_BATCH = 64  # bounds the transaction (and so the wait of its first request)
 
 
@@ -95,8 +95,7 @@ class GroupCommit:
         for attempt in (1, 2):
             conn = self._connection()
             try:
-                with conn.begin():
-                    return list(conn.execute(_INSERT, [item.row for item in batch]).scalars())
+                return _insert_on_driver(conn, [item.row for item in batch])
             except DBAPIError as exc:
                 if isinstance(exc, IntegrityError):
                     raise
@@ -115,6 +114,67 @@ class GroupCommit:
         if conn is not None:
             with contextlib.suppress(DBAPIError):  # already broken: the pool discards it
                 conn.close()
+
+
+class _CompiledInsert:
+    """The INSERT compiled once for a dialect and a set of row keys, with each column's bind processor, so a row
+    goes to the driver as SQLAlchemy itself would send it (JSON serialised, UTC datetimes converted, ...)."""
+
+    def __init__(self, dialect: Dialect, keys: tuple[str, ...]) -> None:
+        compiled = _INSERT.compile(dialect=dialect, column_keys=list(keys))
+        self.sql = compiled.string
+        self.order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        self.processors = {key: _TABLE.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys}
+
+    def params(self, row: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        values = {key: (process(value) if (process := self.processors[key]) else value) for key, value in row.items()}
+        return tuple(values[key] for key in self.order) if self.order is not None else values
+
+
+_compiled: dict[tuple[str, tuple[str, ...]], _CompiledInsert] = {}
+
+
+def _insert_on_driver(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert and commit the rows in one transaction through the driver's own cursor.
+
+    SQLAlchemy's per-execute machinery (events, result objects, the BEGIN through exec_driver_sql) cost several
+    times the insert itself on this path, for each batch. Driver errors are wrapped as SQLAlchemy's (a dead
+    connection invalidated), so callers see the same exceptions as from `conn.execute`.
+    """
+    dialect = conn.dialect
+    keys = tuple(rows[0])
+    statement = _compiled.get((dialect.name, keys))
+    if statement is None:
+        statement = _compiled[(dialect.name, keys)] = _CompiledInsert(dialect, keys)
+    driver = conn.connection.dbapi_connection
+    assert driver is not None  # a connection we hold open
+    cursor = driver.cursor()
+    params: Any = None
+    try:
+        if dialect.name == "sqlite":
+            # The driver is in autocommit mode (storage.engine): take the write lock up front, as every writer does.
+            cursor.execute(SQLITE_BEGIN)
+        ids = []
+        for row in rows:
+            params = statement.params(row)
+            cursor.execute(statement.sql, params)
+            returned = cursor.fetchone()
+            assert returned is not None  # RETURNING gives one row per insert
+            ids.append(returned[0])
+        driver.commit()
+        return ids
+    except dialect.loaded_dbapi.Error as exc:
+        disconnected = dialect.is_disconnect(exc, driver, cursor)
+        if disconnected:
+            conn.invalidate(exc)
+        else:
+            driver.rollback()
+        raise DBAPIError.instance(
+            statement.sql, params, exc, dialect.loaded_dbapi.Error, connection_invalidated=disconnected, dialect=dialect
+        ) from exc
+    finally:
+        if not conn.invalidated:
+            cursor.close()
 
 
 _instances: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
