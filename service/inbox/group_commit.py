@@ -148,19 +148,25 @@ def _insert_on_driver(conn: Connection, rows: list[dict[str, Any]]) -> list[int]
         statement = _compiled[(dialect.name, keys)] = _CompiledInsert(dialect, keys)
     driver = conn.connection.dbapi_connection
     assert driver is not None  # a connection we hold open
-    cursor = driver.cursor()
+    cursor: Any = driver.cursor()  # the driver's own cursor (psycopg's executemany takes `returning`)
     params: Any = None
     try:
         if dialect.name == "sqlite":
             # The driver is in autocommit mode (storage.engine): take the write lock up front, as every writer does.
             cursor.execute(SQLITE_BEGIN)
         ids = []
-        for row in rows:
-            params = statement.params(row)
-            cursor.execute(statement.sql, params)
-            returned = cursor.fetchone()
-            assert returned is not None  # RETURNING gives one row per insert
-            ids.append(returned[0])
+        if dialect.name == "postgresql":
+            # psycopg pipelines executemany: one round trip for the whole batch instead of one per row.
+            params = [statement.params(row) for row in rows]
+            cursor.executemany(statement.sql, params, returning=True)
+            ids.append(_returned_id(cursor))
+            while cursor.nextset():  # one result per row, in the rows' order
+                ids.append(_returned_id(cursor))
+        else:
+            for row in rows:
+                params = statement.params(row)
+                cursor.execute(statement.sql, params)
+                ids.append(_returned_id(cursor))
         driver.commit()
         return ids
     except dialect.loaded_dbapi.Error as exc:
@@ -175,6 +181,12 @@ def _insert_on_driver(conn: Connection, rows: list[dict[str, Any]]) -> list[int]
     finally:
         if not conn.invalidated:
             cursor.close()
+
+
+def _returned_id(cursor: Any) -> int:
+    returned = cursor.fetchone()
+    assert returned is not None  # RETURNING gives one row per insert
+    return int(returned[0])
 
 
 _instances: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
