@@ -1,7 +1,7 @@
 """Webhook intake throughput: signed GitHub deliveries per second into /webhooks/github, against a bare route.
 
     python -m bench.ingest            # about 2 minutes: SQLite and PostgreSQL, 20 s per server
-    python -m bench.ingest --quick    # about 30 seconds
+    python -m bench.ingest --quick    # about 40 seconds
 
 Both servers run under gunicorn on 127.0.0.1 with the same settings, measured in the same run. Afterwards every
 acknowledged (202) delivery is looked up: each must be stored exactly once. PostgreSQL runs in a throw-away
