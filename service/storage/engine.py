@@ -12,6 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import ConfigError, Settings, redact_url
 
+# How every SQLite transaction starts (see _on_begin); intake's batch writer, which drives the driver directly,
+# starts its transactions the same way.
+SQLITE_BEGIN = "BEGIN IMMEDIATE"
+
 
 def normalise_url(url: str) -> str:
     """psycopg 3 is the driver we ship; plain postgresql:// URLs would ask SQLAlchemy for psycopg2."""
@@ -57,7 +61,7 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes SQLite's single write lock up front, so two writers cannot both read the log's
         # head and then race to append: SQLite's one writer is what serialises the value log.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(SQLITE_BEGIN)
 
     return engine
 
