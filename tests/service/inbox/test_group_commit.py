@@ -62,3 +62,37 @@ def test_a_database_error_reaches_every_waiting_request(tmp_path) -> None:
     engine = make_engine(make_settings(tmp_path, "postgresql://postgres@127.0.0.1:1/none"))
     with pytest.raises(OperationalError):
         GroupCommit(engine).insert(row("x"))
+
+
+def test_every_column_reads_back_as_the_orm_wrote_it(any_app) -> None:
+    """The batch goes to the driver directly; what it stores must be what SQLAlchemy itself would have stored."""
+    sent = row("columns") | {
+        "headers": {"x-github-event": "issues", "user-agent": "GitHub-Hookshot/ä"},
+        "body": b'{"zen": "\xc3\xa4"}\x00',
+        "error": "ignored: ping",
+    }
+    new_id = GroupCommit(runtime(any_app).engine).insert(sent)
+    with runtime(any_app).transaction() as session:
+        stored = session.get(Delivery, new_id)
+        for key, value in sent.items():
+            assert getattr(stored, key) == value, key
+
+
+@pytest.mark.postgres
+def test_a_killed_writer_connection_is_replaced_without_losing_the_delivery(tmp_path, postgres_url) -> None:
+    from sqlalchemy import text
+
+    from tests.conftest import build_app
+
+    app = build_app(make_settings(tmp_path, postgres_url))
+    writer = GroupCommit(runtime(app).engine)
+    assert writer.insert(row("before")) is not None
+    assert writer.conn is not None
+    pid = writer.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    writer.conn.commit()
+    with runtime(app).engine.connect() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})  # e.g. the database restarted
+    assert writer.insert(row("after")) is not None
+    with runtime(app).transaction() as session:
+        assert set(session.scalars(select(Delivery.delivery_id))) == {"before", "after"}
+    runtime(app).engine.dispose()
