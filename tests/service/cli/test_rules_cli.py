@@ -113,7 +113,8 @@ def test_rules_test_shows_what_would_happen_and_changes_nothing(tmp_path: Path, 
     out = result.stdout
     assert "event iteration.started jira:sprint/37" in out
     assert f"rule ex-ante-nudge-at-start (default.yaml sha256 {DEFAULT_HASH[:12]}): would fire" in out
-    assert "    comment\n      on jira:PORT-2:\n        | Sprint 37 has started with work on this epic" in out
+    assert "    alert " in out and "ex-ante-nudge" in out
+    assert "      on jira:PORT-2:\n        | Sprint 37 has started with work on this epic" in out
     assert "rule iteration-checkin-round (default.yaml" in out and '"kind": "iteration", "opened": [1]' in out
     assert "2 rule(s) would fire; nothing was changed or sent" in out
     assert _counts(tmp_path, db_url) == (0, 0, 0)
