@@ -190,3 +190,46 @@ def test_a_value_risk_label_added_on_github_asks_for_a_mitigation_once(app: Flas
     assert "risk to **privacy-security** (`value-risk:privacy-security`)" in text and "watch" in text
     send(app, "github", labeled)  # a redelivery under a new id: already asked
     assert len(comments(app, ticket, "value-risk-mitigation")) == 1
+
+
+# --- neglected dimensions: three milestones in a row touch only efficiency ---------------------------------------
+
+
+def sprint_of_efficiency_work(number: int) -> list[tuple[str, dict[str, Any]]]:
+    """Milestone `number` opens, the epic (labelled only value:efficiency) is put in it, and the milestone closes."""
+    base = deliveries.fixture("github", "milestone__closed")["milestone"]
+    day = 2 + 14 * (number - 1)
+    milestone = {
+        **copy.deepcopy(base),
+        "number": number,
+        "title": f"Sprint {number}",
+        "created_at": f"2026-09-{day:02d}T08:00:00Z" if day < 31 else f"2026-10-{day - 30:02d}T08:00:00Z",
+        "updated_at": f"2026-11-{number:02d}T08:00:00Z",
+    }
+    opened = {
+        **copy.deepcopy(deliveries.fixture("github", "milestone__opened")),
+        "milestone": {**milestone, "state": "open"},
+    }
+    epic = github_epic(with_hypothesis=True)
+    efficiency = {**epic["issue"]["labels"][1], "name": "value:efficiency"}
+    milestoned = github_epic_milestoned(epic)
+    milestoned["issue"].update(
+        labels=[epic["issue"]["labels"][0], efficiency], milestone={**milestone, "state": "open"}
+    )
+    milestoned["issue"]["updated_at"] = f"2026-11-{20 + number}T09:00:00Z"  # after the epic was opened
+    milestoned["milestone"] = {**milestone, "state": "open"}
+    closed = copy.deepcopy(deliveries.fixture("github", "milestone__closed"))
+    closed["milestone"] = {**milestone, "state": "closed", "updated_at": f"2026-11-{number:02d}T10:00:00Z"}
+    return [("milestone", opened), ("issues", milestoned), ("milestone", closed)]
+
+
+def test_three_milestones_of_only_efficiency_nudge_the_epic(app: Flask) -> None:
+    send(app, "github", github_epic(with_hypothesis=True))
+    for number in (1, 2, 3):
+        for event, payload in sprint_of_efficiency_work(number):
+            send(app, "github", payload, event=event)
+        fired = firings(app, "neglected-dimension-nudge")
+        assert len(fired) == (1 if number == 3 else 0)
+    assert fired[0].subject == "github:city-council/permits/milestone/3"
+    [text] = comments(app, GH_EPIC, "neglected-dimension-nudge")
+    assert "The last 3 iterations only touched" in text and "**efficiency**" in text
