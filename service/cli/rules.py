@@ -79,7 +79,14 @@ def register(cli: click.Group) -> None:
                     if source
                     else events
                 )
-                firings = evaluate(session, happened, settings=rt.settings, now=datetime.now(UTC), rules=ruleset)
+                firings = evaluate(
+                    session,
+                    happened,
+                    settings=rt.settings,
+                    now=datetime.now(UTC),
+                    rules=ruleset,
+                    cause="pvm rules test, rolled back",  # so the log's "fired" lines say they were a dry run
+                )
                 session.rollback()
         finally:
             session.close()
