@@ -44,7 +44,12 @@ _SPECS = (
         "iteration.epics_without_active_hypothesis",
         "those of the iteration's epics that have no proposed or active hypothesis",
     ),
+    FactSpec("iteration.state", "that iteration's state (future, active, closed, deleted)"),
     FactSpec("iteration.active_hypothesis_ids", "ids of the proposed or active hypotheses of those epics"),
+    FactSpec(
+        "iteration.hypotheses_without_round",
+        "those hypotheses that have no check-in round for the iteration yet",
+    ),
     # The answer facts below count the event's hypothesis only when the event has one (check-in events), so an
     # alert on an epic is not hidden by other epics' answers; otherwise every hypothesis in the iteration.
     FactSpec("iteration.answer_mean", "mean check-in score of one stakeholder group in the iteration", "group"),

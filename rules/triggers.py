@@ -25,7 +25,10 @@ CATCH_UP = timedelta(days=1)
 def known_kinds() -> list[str]:
     """The dotted vocabulary of DESIGN.md, as `service.domain.events` spells it, plus the clock's kinds."""
     kinds = {v for k, v in vars(events).items() if k.isupper() and isinstance(v, str) and "." in v}
-    kinds |= {CHECKIN_OPENED, VALUE_ALERT, *(f"clock.{each}" for each in SCHEDULE_EACH)}
+    # Imported here, not at the top: the hypotheses package imports the taxonomy from this package.
+    from service.hypotheses.lifecycle import EPIC_PHASE_CHANGED  # the pipeline passes it on to the rules
+
+    kinds |= {CHECKIN_OPENED, VALUE_ALERT, EPIC_PHASE_CHANGED, *(f"clock.{each}" for each in SCHEDULE_EACH)}
     return sorted(kinds)
 
 

@@ -59,7 +59,9 @@ class SqlFacts:
             "iteration.key": self._iteration_key,
             "iteration.name": self._iteration_name,
             "iteration.epics": self._iteration_epics,
+            "iteration.state": lambda: _attr(self._iteration(), "state"),
             "iteration.active_hypothesis_ids": self._iteration_active_hypothesis_ids,
+            "iteration.hypotheses_without_round": self._hypotheses_without_round,
             "iteration.epics_without_active_hypothesis": self._epics_without_hypothesis,
             "iteration.group_means": lambda: self._group_means(self.get("iteration.key"), self._answer_scope()),
             "iteration.min_group_mean": lambda: min(self.get("iteration.group_means").values(), default=None),
@@ -188,10 +190,12 @@ class SqlFacts:
         round_ = self._round()
         return round_.iteration_key if round_ else None
 
-    def _iteration_name(self) -> str | None:
+    def _iteration(self) -> Iteration | None:
         key = self.get("iteration.key")
-        row = self.session.get(Iteration, key) if key else None
-        return row.name if row else None
+        return self.session.get(Iteration, key) if key else None
+
+    def _iteration_name(self) -> str | None:
+        return _attr(self._iteration(), "name")
 
     def _iteration_epics(self) -> list[str]:
         key = self.get("iteration.key")
@@ -207,6 +211,21 @@ class SqlFacts:
     def _iteration_active_hypothesis_ids(self) -> list[int]:
         epics = self.get("iteration.epics")
         return self._active_hypotheses(epics) if epics else []
+
+    def _hypotheses_without_round(self) -> list[int]:
+        ids = self.get("iteration.active_hypothesis_ids")
+        if not ids:
+            return []
+        with_round = set(
+            self.session.scalars(
+                select(CheckinRound.hypothesis_id).where(
+                    CheckinRound.iteration_key == self.get("iteration.key"),
+                    CheckinRound.kind == "iteration",
+                    CheckinRound.hypothesis_id.in_(ids),
+                )
+            )
+        )
+        return [h for h in ids if h not in with_round]
 
     def _epics_without_hypothesis(self) -> list[str]:
         epics = self.get("iteration.epics")

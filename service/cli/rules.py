@@ -79,7 +79,14 @@ def register(cli: click.Group) -> None:
                     if source
                     else events
                 )
-                firings = evaluate(session, happened, settings=rt.settings, now=datetime.now(UTC), rules=ruleset)
+                firings = evaluate(
+                    session,
+                    happened,
+                    settings=rt.settings,
+                    now=datetime.now(UTC),
+                    rules=ruleset,
+                    cause="pvm rules test, rolled back",  # so the log's "fired" lines say they were a dry run
+                )
                 session.rollback()
         finally:
             session.close()
@@ -127,7 +134,10 @@ def _raw_events(payload: Any, source: str, event_name: str | None) -> list[Event
         if not event_name:
             fail(f"{exc}; pass --event NAME", 2)
         identity = Identity(event=event_name, delivery_id=None, action=payload.get("action"))
-    result = integration.normalise(identity, payload)
+    try:
+        result = integration.normalise(identity, payload)
+    except ValueError as exc:  # PayloadError / WebhookError: the worker would mark such a delivery failed
+        fail(f"the {source} integration cannot read this payload: {exc}", 2)
     if isinstance(result, Ignored):
         click.echo(f"the {source} integration ignores this payload: {result.reason}")
         return []

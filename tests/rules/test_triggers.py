@@ -22,6 +22,7 @@ def test_vocabulary_has_design_kinds() -> None:
         "checkin.answered",
         "rule.fired",
         "clock.open_round",
+        "epic.phase_changed",  # passed on to the rules by the pipeline when an epic's phase moves
     ):
         assert kind in kinds
 

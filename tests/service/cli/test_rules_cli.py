@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -106,16 +107,21 @@ def _counts(tmp_path: Path, db_url: str) -> tuple[int, int, int]:
     return counts  # type: ignore[return-value]
 
 
-def test_rules_test_shows_what_would_happen_and_changes_nothing(tmp_path: Path, db_url: str) -> None:
+def test_rules_test_shows_what_would_happen_and_changes_nothing(
+    tmp_path: Path, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     _seed(tmp_path, db_url)
+    caplog.set_level(logging.INFO, logger="service.reactions")
     result = run_cli(["rules", "test", str(EVENTS / "iteration.started__sprint_37.json")], db_url, tmp_path)
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "event iteration.started jira:sprint/37" in out
     assert f"rule ex-ante-nudge-at-start (default.yaml sha256 {DEFAULT_HASH[:12]}): would fire" in out
-    assert "    comment\n      on jira:PORT-2:\n        | Sprint 37 has started with work on this epic" in out
+    assert "    alert " in out and "ex-ante-nudge" in out
+    assert "      on jira:PORT-2:\n        | Sprint 37 has started with work on this epic" in out
     assert "rule iteration-checkin-round (default.yaml" in out and '"kind": "iteration", "opened": [1]' in out
     assert "2 rule(s) would fire; nothing was changed or sent" in out
+    assert "fired on iteration.started jira:sprint/37 (pvm rules test, rolled back)" in caplog.text
     assert _counts(tmp_path, db_url) == (0, 0, 0)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from service.runtime import runtime
 from service.storage.models import OutboxItem, ValueLogEntry
-from tests.conftest import SHARED_FIXTURES, build_app, make_settings
+from tests.conftest import FIXTURES, SHARED_FIXTURES, build_app, make_settings
 from tests.helpers import run_cli
 from tests.service import scenario as s
 
@@ -66,3 +66,11 @@ def test_jira_issue_updated(tmp_path: Path, db_url: str) -> None:
     assert "jira:TEST-1" in result.stdout
     assert "nothing was changed or sent" in result.stdout
     assert _nothing_written(tmp_path, db_url)
+
+
+def test_a_payload_the_integration_cannot_read_is_a_one_line_error(tmp_path: Path, db_url: str) -> None:
+    fixture = FIXTURES / "jira" / "issue_created__malformed_labels.json"
+    result = run_cli(["rules", "test", str(fixture), "--source", "jira"], db_url, tmp_path)
+    assert result.exit_code == 2
+    assert "the jira integration cannot read this payload: $.issue.fields.labels[0] should be a string" in result.stderr
+    assert "Traceback" not in result.output
