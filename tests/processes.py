@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import selectors
+import queue
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -80,20 +81,31 @@ def stop(process: subprocess.Popen[str], sig: int = signal.SIGINT, timeout: floa
 
 
 def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 60) -> str:
-    """Read standard error until a line contains `text`; returns everything read so far."""
+    """Read standard error until a line contains `text`; returns everything read so far.
+
+    A reader thread does blocking readline(): select() on a buffered text pipe can miss lines already pulled into
+    Python's buffer together with an earlier one.
+    """
     assert process.stderr is not None
+    lines: queue.Queue[str] = queue.Queue()
+    stream = process.stderr
+
+    def pump() -> None:
+        for line in iter(stream.readline, ""):
+            lines.put(line)
+            if text in line:
+                return  # leave the rest of the stream to whoever reads it next (e.g. stop())
+
+    threading.Thread(target=pump, daemon=True).start()
     seen: list[str] = []
-    selector = selectors.DefaultSelector()
-    selector.register(process.stderr, selectors.EVENT_READ)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not selector.select(timeout=0.5):
-            if process.poll() is not None:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            if process.poll() is not None and lines.empty():
                 break
             continue
-        line = process.stderr.readline()
-        if not line and process.poll() is not None:
-            break
         seen.append(line)
         if text in line:
             return "".join(seen)
