@@ -159,20 +159,25 @@ class Comment(Action):
     name: ClassVar[str] = "comment"
     keys: ClassVar[tuple[str, ...]] = ("text", "target")
     required: ClassVar[tuple[str, ...]] = ("text",)
+    default_target: ClassVar[str] = "subject"
     text: Text
     target: str
 
     @classmethod
     def parse(cls, params: Mapping[str, Any], where: Where) -> Action:
-        return cls(Text(params["text"], where.at("text")), _target(params, "subject", where))
+        return cls(Text(params["text"], where.at("text")), _target(params, cls.default_target, where))
 
     def run(self, ctx: ActionContext) -> dict[str, Any]:
+        return {"comments": self.post(ctx)}
+
+    def post(self, ctx: ActionContext, prefix: str = "", **extra: Any) -> list[dict[str, str]]:
+        """Render and queue the comment on every resolved target; what was queued, for the log."""
         posted = []
         for target in resolve_targets(self.target, ctx.scope):
-            text = self.text.render(ctx.scope, target=target)
+            text = prefix + self.text.render(ctx.scope, target=target, **extra)
             post_comment(ctx, target, text)
             posted.append({"target": target, "text": text})
-        return {"comments": posted}
+        return posted
 
 
 @dataclass(frozen=True)
@@ -376,27 +381,15 @@ class Alert(Action):
 
 @register_action
 @dataclass(frozen=True)
-class NotifyOwner(Action):
+class NotifyOwner(Comment):
     """Escalate to the hypothesis owner: a comment on the hypothesis's epic that mentions the owner."""
 
     name: ClassVar[str] = "notify_owner"
-    keys: ClassVar[tuple[str, ...]] = ("text", "target")
-    required: ClassVar[tuple[str, ...]] = ("text",)
-    text: Text
-    target: str
-
-    @classmethod
-    def parse(cls, params: Mapping[str, Any], where: Where) -> Action:
-        return cls(Text(params["text"], where.at("text")), _target(params, "hypothesis_epic", where))
+    default_target: ClassVar[str] = "hypothesis_epic"
 
     def run(self, ctx: ActionContext) -> dict[str, Any]:
         owner = ctx.scope.facts.get("hypothesis.owner")
         if not owner:
             raise ActionError("notify_owner: the hypothesis has no owner; set `owner` on it")
         mention = owner if str(owner).startswith("@") else f"@{owner}"
-        posted = []
-        for target in resolve_targets(self.target, ctx.scope):
-            text = f"{mention} {self.text.render(ctx.scope, owner=owner, target=target)}"
-            post_comment(ctx, target, text)
-            posted.append({"target": target, "text": text})
-        return {"owner": owner, "comments": posted}
+        return {"owner": owner, "comments": self.post(ctx, prefix=f"{mention} ", owner=owner)}
