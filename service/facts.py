@@ -320,7 +320,8 @@ class SqlFacts:
     def _streak(self) -> tuple[int, str | None]:
         """Iterations in a row, ending with this one, whose value labels all name one and the same dimension.
 
-        "In a row" follows the start dates of iterations of the same board (the key up to its last `/`).
+        "In a row" follows the start dates of iterations of the same board: the tracker's board when it names one
+        (Jira sprint ids are site-wide), else the key up to its last `/` (a GitHub repository's milestones).
         """
 
         def compute() -> tuple[int, str | None]:
@@ -331,12 +332,15 @@ class SqlFacts:
             only = self._touched(current.key)
             if len(only) != 1:
                 return 0, None
-            board = current.key.rsplit("/", 1)[0] + "/"
+            prefix = current.key.rsplit("/", 1)[0] + "/"
+            same_board = (
+                Iteration.board == current.board if current.board else Iteration.key.startswith(prefix, autoescape=True)
+            )
             ordering = func.coalesce(Iteration.start_at, Iteration.created_at)
             earlier = self.session.scalars(
                 select(Iteration.key)
                 .where(
-                    Iteration.key.startswith(board, autoescape=True),
+                    same_board,
                     Iteration.key != current.key,
                     Iteration.state.in_(("active", "closed")),
                     ordering < (current.start_at or current.created_at),

@@ -145,7 +145,12 @@ def sprint_data(sprint: Node) -> dict[str, Any]:
         "goal": sprint.opt_text("goal"),
         "start_at": _iso(sprint, "startDate"),
         "end_at": _iso(sprint, "endDate"),
+        # Sprint ids are site-wide; the board says which team's cadence a sprint belongs to.
+        "board": next((board for name in _BOARD_FIELDS if (board := sprint.opt_ident(name))), None),
     }
+
+
+_BOARD_FIELDS = ("originBoardId", "boardId", "rapidViewId")  # Cloud, the Agile API, Server's Sprint strings
 
 
 def _iso(node: Node, name: str) -> str | None:

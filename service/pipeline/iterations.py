@@ -66,6 +66,7 @@ def _copy(row: Iteration, info: dict[str, Any], only_missing: bool = False) -> b
     for name, value in (
         ("name", info.get("name")),
         ("goal", info.get("goal")),
+        ("board", info.get("board")),
         ("start_at", _time(info, "start_at")),
         ("end_at", _time(info, "end_at")),
     ):

@@ -169,6 +169,8 @@ class Iteration(Base):
     name: Mapped[str] = mapped_column(String(300), default="")
     state: Mapped[str] = mapped_column(String(20), default="future")  # future | active | closed | deleted
     goal: Mapped[str | None] = mapped_column(Text)
+    # The board (Jira) the iteration belongs to, when the tracker says; "iterations in a row" follow one board.
+    board: Mapped[str | None] = mapped_column(String(100))
     start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -175,6 +175,22 @@ def test_touched_dimensions_streak(any_app: Flask) -> None:
         assert f.get("iteration.touched_dimensions") == ["efficiency"]
 
 
+def test_jira_streak_follows_one_board_not_the_site(any_app: Flask) -> None:
+    """Jira sprint ids are site-wide: board 7's sprints 1, 3, 5 are in a row, board 8's sprints 2, 4 are not in it."""
+    with runtime(any_app).transaction() as session:
+        s.epic(session, "jira:PORT-1")
+        for n in range(1, 6):
+            board = "7" if n % 2 else "8"
+            sprint = s.sprint(session, f"jira:sprint/{n}", n, state="closed")
+            sprint.board = board
+            labels = ["value:efficiency"] if board == "7" else ["value:transparency"]
+            s.ticket(session, f"jira:PORT-{10 + n}", "jira:PORT-1", labels)
+            s.join(session, f"jira:PORT-{10 + n}", f"jira:sprint/{n}")
+        session.flush()
+        f = facts_for(session, s.event("iteration.closed", "jira:sprint/5", source="jira"))
+        assert (f.get("iteration.touched_dimensions_streak"), f.get("iteration.only_dimension")) == (3, "efficiency")
+
+
 def test_round_response_rate_and_elapsed(any_app: Flask) -> None:
     with runtime(any_app).transaction() as session:
         s.epic(session, "jira:PORT-1")

@@ -35,6 +35,7 @@ def test_sprint_epic_and_story(any_app) -> None:
     with runtime(any_app).transaction() as session:
         sprint = session.get(Iteration, S37)
         assert (sprint.state, sprint.goal) == ("active", "Publish the refusal rules")
+        assert sprint.board == "7"  # originBoardId: "in a row" follows one board, sprint ids are site-wide
         assert session.get(Ticket, STORY).epic_key == "jira:PERM-12"
         assert session.get(Epic, "jira:PERM-12") is not None
     assert in_sprints(any_app) == {S37}
