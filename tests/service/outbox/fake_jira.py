@@ -10,7 +10,7 @@ from typing import Any
 import responses
 from requests import PreparedRequest
 
-from tests.service.outbox.fakes import Fault
+from tests.service.outbox.fakes import Fault, PostsComments
 
 SITE = "https://acme.atlassian.net"
 
@@ -31,7 +31,7 @@ SERVER_INFO = {
 
 
 @dataclass
-class FakeJiraIssue:
+class FakeJiraIssue(PostsComments):
     key: str = "PROJ-12"
     issue_id: str = "10012"
     comments: list[dict[str, Any]] = field(default_factory=list)
@@ -46,7 +46,7 @@ class FakeJiraIssue:
 
     def install(self, mock: responses.RequestsMock) -> None:
         mock.add_callback(responses.GET, f"{self.api}/serverInfo", callback=self._server_info)
-        mock.add_callback(responses.POST, f"{self.api}/issue/{self.key}/comment", callback=self._post)
+        mock.add_callback(responses.POST, f"{self.api}/issue/{self.key}/comment", callback=self._post_comment)
         mock.add_callback(
             responses.GET,
             re.compile(re.escape(f"{self.api}/issue/{self.key}/comment") + r"(\?.*)?$"),
@@ -79,18 +79,6 @@ class FakeJiraIssue:
             "updated": "2026-11-28T12:00:00.000+0000",
             "jsdPublic": True,
         }
-
-    def _post(self, request: PreparedRequest) -> Any:
-        self.posts += 1
-        body = json.loads(request.body or b"{}")["body"]
-        fault = self.post_faults.pop(0) if self.post_faults else None
-        if fault and fault[0] == "before":
-            return fault[1]()
-        comment = self._comment(body)
-        self.comments.append(comment)
-        if fault:
-            return fault[1]()
-        return 201, {}, json.dumps(comment)
 
     def _list(self, request: PreparedRequest) -> Any:
         page = {"startAt": 0, "maxResults": 100, "total": len(self.comments), "comments": self.comments}

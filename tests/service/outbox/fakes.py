@@ -33,8 +33,31 @@ class FakeClock:
 Fault = tuple[str, Callable[[], tuple[int, dict[str, str], Any]]]
 
 
+class PostsComments:
+    """A tracker issue that stores posted comments, with faults injected before or after it stores one."""
+
+    comments: list[dict[str, Any]]
+    post_faults: list[Fault]
+    posts: int
+
+    def _comment(self, body: str) -> dict[str, Any]:
+        raise NotImplementedError  # each stand-in shapes the comment as its tracker does
+
+    def _post_comment(self, request: PreparedRequest) -> Any:
+        self.posts += 1
+        body = json.loads(request.body or b"{}")["body"]
+        fault = self.post_faults.pop(0) if self.post_faults else None
+        if fault and fault[0] == "before":
+            return fault[1]()
+        comment = self._comment(body)
+        self.comments.append(comment)
+        if fault:
+            return fault[1]()
+        return 201, {}, json.dumps(comment)
+
+
 @dataclass
-class FakeGithubIssue:
+class FakeGithubIssue(PostsComments):
     """One issue's comments and labels, as GitHub's REST API keeps them."""
 
     repo: str = "acme/portal"
@@ -71,18 +94,6 @@ class FakeGithubIssue:
             "updated_at": "2026-11-28T12:00:00Z",
             "author_association": "NONE",
         }
-
-    def _post_comment(self, request: PreparedRequest) -> Any:
-        self.posts += 1
-        body = json.loads(request.body or b"{}")["body"]
-        fault = self.post_faults.pop(0) if self.post_faults else None
-        if fault and fault[0] == "before":
-            return fault[1]()
-        comment = self._comment(body)
-        self.comments.append(comment)
-        if fault:
-            return fault[1]()
-        return 201, {}, json.dumps(comment)
 
     def _list(self, request: PreparedRequest) -> Any:
         return 200, {}, json.dumps(self.comments)
