@@ -3,12 +3,18 @@
 Durability is unchanged: a request returns (and is acknowledged) only after the transaction holding its row has
 committed. Under a threaded server this lifts the one-commit-per-request ceiling (SQLite has one writer; every
 commit waits for the disk). The first waiting request writes for everyone queued behind it ("leader"); the rest
-wait for their row's outcome.
+wait for their row's outcome, and the first of them still queued then writes the next batch.
+
+On SQLite the leaders of all web processes take turns on one file lock before they take the batch: the waiting
+leader wakes the moment the lock is released, and its batch then holds every request that arrived while it waited
+(SQLite's own busy handler would poll with sleeps that grow to 100 ms).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -32,6 +38,7 @@ class _Pending:
     done: threading.Event = field(default_factory=threading.Event)
     new_id: int | None = None  # None after `done`: a row with this (source, delivery_id) already exists
     error: BaseException | None = None
+    finished: bool = False  # its batch was written (or failed); `done` without it means "write the next batch"
 
 
 class GroupCommit:
@@ -43,6 +50,7 @@ class GroupCommit:
         # The leader's own connection, kept between batches: checking one out of the pool per batch (and, on
         # PostgreSQL, its pre-ping round trip) cost more than the insert itself. Only the leader touches it.
         self.conn: Connection | None = None
+        self.turns = _WriterTurns.for_engine(engine)
 
     def insert(self, row: dict[str, Any]) -> int | None:
         """The new row's id, or None when the unique constraint says it is a duplicate."""
@@ -52,28 +60,34 @@ class GroupCommit:
             lead = not self.writing
             if lead:
                 self.writing = True
-        if lead:
-            self._write_until_empty()
-        item.done.wait()
+        if not lead:
+            item.done.wait()  # woken with its outcome, or to write the next batch (then it is not finished)
+        if not item.finished:
+            self._write_next_batch()
         if item.error is not None:
             raise item.error
         return item.new_id
 
-    def _write_until_empty(self) -> None:
-        while True:
+    def _write_next_batch(self) -> None:
+        """Write the batch at the head of the queue (the caller's own row first), then hand the writing to the
+        first request still queued: no request keeps writing batch after batch for others while its answer waits."""
+        with self.turns:
             with self.lock:
                 batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
-                if not batch:
-                    self.writing = False
-                    return
             try:
                 self._write(batch)
             except BaseException as exc:  # the database is down, say: every request in the batch answers 503
                 for item in batch:
                     item.error = exc
-            finally:
-                for item in batch:
-                    item.done.set()
+        for item in batch:
+            item.finished = True
+        with self.lock:
+            if self.queue:
+                self.queue[0].done.set()  # not finished: it writes the next batch
+            else:
+                self.writing = False
+        for item in batch:
+            item.done.set()
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
@@ -187,6 +201,37 @@ def _returned_id(cursor: Any) -> int:
     returned = cursor.fetchone()
     assert returned is not None  # RETURNING gives one row per insert
     return int(returned[0])
+
+
+class _WriterTurns:
+    """An exclusive lock on a file beside a SQLite database, held by one intake leader of all processes at a time.
+
+    A blocked `flock` wakes as soon as the holder lets go; the lock only orders intake's leaders among themselves,
+    SQLite's own write lock still guards the data against every other writer. No-op for other databases (they
+    take concurrent commits) and for in-memory SQLite (one process).
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> _WriterTurns:
+        database = engine.url.database
+        in_file = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+        return cls(f"{database}-intake.lock" if in_file and database else None)
+
+    def __enter__(self) -> None:
+        if self.path is None:
+            return
+        if self.fd is None:
+            # Opened lazily, by the process that writes: a forked worker must not share its parent's lock.
+            self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
 
 
 _instances: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()

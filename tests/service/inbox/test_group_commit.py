@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -10,11 +11,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from service.inbox.group_commit import GroupCommit
+from service.inbox.group_commit import GroupCommit, _WriterTurns
 from service.runtime import runtime
 from service.storage.engine import make_engine
 from service.storage.models import Delivery
-from tests.conftest import make_settings
+from tests.conftest import build_app, make_settings
 
 
 def row(delivery_id: str) -> dict:
@@ -82,8 +83,6 @@ def test_every_column_reads_back_as_the_orm_wrote_it(any_app) -> None:
 def test_a_killed_writer_connection_is_replaced_without_losing_the_delivery(tmp_path, postgres_url) -> None:
     from sqlalchemy import text
 
-    from tests.conftest import build_app
-
     app = build_app(make_settings(tmp_path, postgres_url))
     writer = GroupCommit(runtime(app).engine)
     assert writer.insert(row("before")) is not None
@@ -96,3 +95,54 @@ def test_a_killed_writer_connection_is_replaced_without_losing_the_delivery(tmp_
     with runtime(app).transaction() as session:
         assert set(session.scalars(select(Delivery.delivery_id))) == {"before", "after"}
     runtime(app).engine.dispose()
+
+
+def test_the_writing_passes_on_after_each_batch_so_no_request_writes_for_others_twice(tmp_path) -> None:
+    """Each batch is written by a different request: a leader answers after its own batch, it does not keep
+    writing the batches queued behind it while its tracker waits."""
+    app = build_app(make_settings(tmp_path))
+    writers: list[str] = []
+
+    class SlowDisk(GroupCommit):
+        def _write(self, batch) -> None:  # type: ignore[no-untyped-def]
+            writers.append(threading.current_thread().name)
+            time.sleep(0.02)  # a slow fsync: later requests queue up meanwhile
+            super()._write(batch)
+
+    writer = SlowDisk(runtime(app).engine)
+    threads = [
+        threading.Thread(target=writer.insert, args=(row(f"d{index}"),), name=f"request-{index}")
+        for index in range(30)
+    ]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.002)  # arrivals spread over the writes
+    for thread in threads:
+        thread.join()
+    assert len(writers) > 2  # several batches, so the writing did pass on
+    assert len(writers) == len(set(writers)), writers
+    with runtime(app).transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Delivery)) == 30
+
+
+def test_sqlite_leaders_of_several_processes_take_turns_on_one_file_lock(tmp_path) -> None:
+    """A second open of the lock file stands for another web process: while it holds the turn, nothing is
+    written here; the moment it lets go, the waiting batch is written."""
+    app = build_app(make_settings(tmp_path))
+    engine = runtime(app).engine
+    other_process = _WriterTurns.for_engine(engine)
+    assert other_process.path == f"{engine.url.database}-intake.lock"
+    result: list[int | None] = []
+    with other_process:
+        waiting = threading.Thread(target=lambda: result.append(GroupCommit(engine).insert(row("queued"))))
+        waiting.start()
+        waiting.join(timeout=0.5)
+        assert waiting.is_alive() and not result
+    waiting.join(timeout=10)
+    assert result and result[0] is not None
+
+
+def test_only_sqlite_files_need_turns(tmp_path) -> None:
+    assert _WriterTurns.for_engine(make_engine(make_settings(tmp_path, "sqlite://"))).path is None
+    postgres = make_engine(make_settings(tmp_path, "postgresql://postgres@127.0.0.1:1/none"))
+    assert _WriterTurns.for_engine(postgres).path is None
