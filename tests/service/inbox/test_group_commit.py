@@ -111,8 +111,7 @@ def test_the_writing_passes_on_after_each_batch_so_no_request_writes_for_others_
 
     writer = SlowDisk(runtime(app).engine)
     threads = [
-        threading.Thread(target=writer.insert, args=(row(f"d{index}"),), name=f"request-{index}")
-        for index in range(30)
+        threading.Thread(target=writer.insert, args=(row(f"d{index}"),), name=f"request-{index}") for index in range(30)
     ]
     for thread in threads:
         thread.start()
