@@ -17,10 +17,11 @@ import fcntl
 import os
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -28,7 +29,6 @@ from service.storage.engine import SQLITE_BEGIN
 from service.storage.models import Delivery
 
 _TABLE = Delivery.metadata.tables[Delivery.__tablename__]
-_INSERT = insert(_TABLE).returning(_TABLE.c.id)
 MAX_BATCH = 64  # bounds the transaction (and so the wait of its first request)
 
 
@@ -120,7 +120,12 @@ class GroupCommit:
 
     def _connection(self) -> Connection:
         if self.conn is None:
-            self.conn = self.engine.connect()
+            conn = self.engine.connect()
+            if conn.dialect.name != "sqlite":
+                # Each batch is one INSERT statement, atomic by itself: autocommit saves the BEGIN and COMMIT round
+                # trips. SQLAlchemy restores the pool's isolation level when the connection goes back.
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            self.conn = conn
         return self.conn
 
     def _drop_connection(self) -> None:
@@ -131,58 +136,74 @@ class GroupCommit:
 
 
 class _CompiledInsert:
-    """The INSERT compiled once for a dialect and a set of row keys, with each column's bind processor, so a row
-    goes to the driver as SQLAlchemy itself would send it (JSON serialised, UTC datetimes converted, ...)."""
+    """One INSERT ... VALUES (...), (...) RETURNING for a dialect, a set of row keys and a number of rows, compiled
+    once, with each column's bind processor, so rows go to the driver as SQLAlchemy itself would send them (JSON
+    serialised, UTC datetimes converted, ...)."""
 
-    def __init__(self, dialect: Dialect, keys: tuple[str, ...]) -> None:
-        compiled = _INSERT.compile(dialect=dialect, column_keys=list(keys))
+    def __init__(self, dialect: Dialect, keys: tuple[str, ...], count: int) -> None:
+        values = [{key: bindparam(f"{key}_{n}", type_=_TABLE.c[key].type) for key in keys} for n in range(count)]
+        statement = insert(_TABLE).values(values).returning(_TABLE.c.id, _TABLE.c.source, _TABLE.c.delivery_id)
+        # psycopg rewrites %(name)s placeholders with a regular expression on every execute of a statement this
+        # long (it caches only short ones): compiled with PostgreSQL's own $n placeholders, its RawCursor sends the
+        # statement as it is.
+        raw = dialect.driver == "psycopg"
+        self.open_cursor: Callable[[Any], Any] = _raw_cursor if raw else _plain_cursor
+        dollar_dialect: Any = type(dialect)  # a DefaultDialect subclass; it takes `paramstyle`
+        compiled = statement.compile(dialect=dollar_dialect(paramstyle="numeric_dollar") if raw else dialect)
         self.sql = compiled.string
         self.order = tuple(compiled.positiontup or ()) if compiled.positional else None
         self.processors = {key: _TABLE.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys}
 
-    def params(self, row: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        values = {key: (process(value) if (process := self.processors[key]) else value) for key, value in row.items()}
-        return tuple(values[key] for key in self.order) if self.order is not None else values
+    def params(self, rows: list[dict[str, Any]]) -> tuple[Any, ...] | dict[str, Any]:
+        values = {}
+        for n, row in enumerate(rows):
+            for key, value in row.items():
+                process = self.processors[key]
+                values[f"{key}_{n}"] = process(value) if process else value
+        return tuple(values[name] for name in self.order) if self.order is not None else values
 
 
-_compiled: dict[tuple[str, tuple[str, ...]], _CompiledInsert] = {}
+def _raw_cursor(driver: Any) -> Any:
+    from psycopg import RawCursor  # imported on PostgreSQL only
+
+    return RawCursor(driver)
+
+
+def _plain_cursor(driver: Any) -> Any:
+    return driver.cursor()
+
+
+_compiled: dict[tuple[str, tuple[str, ...], int], _CompiledInsert] = {}
 
 
 def _insert_on_driver(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert and commit the rows in one transaction through the driver's own cursor.
+    """Insert the rows with one statement and commit, through the driver's own cursor; their new ids in order.
 
     SQLAlchemy's per-execute machinery (events, result objects, the BEGIN through exec_driver_sql) cost several
-    times the insert itself on this path, for each batch. Driver errors are wrapped as SQLAlchemy's (a dead
-    connection invalidated), so callers see the same exceptions as from `conn.execute`.
+    times the insert itself on this path, for each batch. One multi-row statement costs a third of one statement
+    per row. On PostgreSQL the connection is in autocommit (see `GroupCommit._connection`): the one statement is
+    its own transaction, all rows or none, in a single round trip. Driver errors are wrapped as SQLAlchemy's (a
+    dead connection invalidated), so callers see the same exceptions as from `conn.execute`.
     """
     dialect = conn.dialect
-    keys = tuple(rows[0])
-    statement = _compiled.get((dialect.name, keys))
+    shape = (dialect.name, tuple(rows[0]), len(rows))
+    statement = _compiled.get(shape)
     if statement is None:
-        statement = _compiled[(dialect.name, keys)] = _CompiledInsert(dialect, keys)
+        statement = _compiled[shape] = _CompiledInsert(dialect, *shape[1:])
     driver = conn.connection.dbapi_connection
     assert driver is not None  # a connection we hold open
-    cursor: Any = driver.cursor()  # the driver's own cursor (psycopg's executemany takes `returning`)
-    params: Any = None
+    cursor = statement.open_cursor(driver)
+    params = statement.params(rows)
     try:
         if dialect.name == "sqlite":
             # The driver is in autocommit mode (storage.engine): take the write lock up front, as every writer does.
             cursor.execute(SQLITE_BEGIN)
-        ids = []
-        if dialect.name == "postgresql":
-            # psycopg pipelines executemany: one round trip for the whole batch instead of one per row.
-            params = [statement.params(row) for row in rows]
-            cursor.executemany(statement.sql, params, returning=True)
-            ids.append(_returned_id(cursor))
-            while cursor.nextset():  # one result per row, in the rows' order
-                ids.append(_returned_id(cursor))
-        else:
-            for row in rows:
-                params = statement.params(row)
-                cursor.execute(statement.sql, params)
-                ids.append(_returned_id(cursor))
-        driver.commit()
-        return ids
+        cursor.execute(statement.sql, params)
+        # RETURNING promises no order: match the ids to the rows by their unique key.
+        ids = {(source, delivery_id): new_id for new_id, source, delivery_id in cursor.fetchall()}
+        if dialect.name == "sqlite":
+            driver.commit()  # the BEGIN IMMEDIATE above; elsewhere the statement committed itself
+        return [int(ids[(row["source"], row["delivery_id"])]) for row in rows]
     except dialect.loaded_dbapi.Error as exc:
         disconnected = dialect.is_disconnect(exc, driver, cursor)
         if disconnected:
@@ -195,12 +216,6 @@ def _insert_on_driver(conn: Connection, rows: list[dict[str, Any]]) -> list[int]
     finally:
         if not conn.invalidated:
             cursor.close()
-
-
-def _returned_id(cursor: Any) -> int:
-    returned = cursor.fetchone()
-    assert returned is not None  # RETURNING gives one row per insert
-    return int(returned[0])
 
 
 class _WriterTurns:

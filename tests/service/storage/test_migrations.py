@@ -1,6 +1,8 @@
 from pathlib import Path
 
-from sqlalchemy import inspect
+import pytest
+from alembic import command
+from sqlalchemy import inspect, text
 
 from service.storage import migrate
 from service.storage.engine import make_engine
@@ -30,4 +32,24 @@ def test_models_and_migrations_agree(tmp_path: Path, database_url: str) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), Base.metadata)
     assert diff == []
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_delivery_bodies_are_compressed_with_lz4_on_postgresql_and_back_on_downgrade(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    engine = make_engine(make_settings(tmp_path, postgres_url))
+    column_method = text(
+        "SELECT attcompression FROM pg_attribute WHERE attrelid = 'deliveries'::regclass AND attname = 'body'"
+    )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(column_method).scalar() == "l"  # lz4 (Debian's PostgreSQL is built with it)
+    config = migrate.alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0006")
+    with engine.connect() as conn:
+        assert conn.execute(column_method).scalar() == ""  # the server's default again
     engine.dispose()
