@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 
+from service import logs
 from service.app import create_app
 from service.config import ConfigError
 from service.runtime import runtime
 
+logs.configure()
 try:
     app = create_app()
     runtime(app).check_database()

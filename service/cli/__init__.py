@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-import sys
-
 import click
 
+from service import logs
 from service.cli import db, labels, log, outbox, replay, rules, run, tokens
 
 
@@ -14,13 +12,7 @@ from service.cli import db, labels, log, outbox, replay, rules, run, tokens
 @click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
 def cli(verbose: bool) -> None:
     """Public Value Monitor: keeps public value in the sprint rhythm."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if not verbose:  # Alembic's per-connection chatter hides the one line a user needs
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure(verbose)
 
 
 for module in (run, db, tokens, log, replay, rules, outbox, labels):
