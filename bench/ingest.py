@@ -3,8 +3,9 @@
     python -m bench.ingest            # about 2 minutes: SQLite and PostgreSQL, 20 s per server
     python -m bench.ingest --quick    # about 40 seconds
 
-Both servers run under gunicorn on 127.0.0.1 with the same settings, measured in the same run. Afterwards every
-acknowledged (202) delivery is looked up: each must be stored exactly once. PostgreSQL runs in a throw-away
+Both servers run under gunicorn on 127.0.0.1 with the same settings (the Procfile's: its config module, which pins
+each worker to a CPU, and 8 threads per worker), measured in the same run. Afterwards every acknowledged (202)
+delivery is looked up: each must be stored exactly once. PostgreSQL runs in a throw-away
 database made for the run (PVM_BENCH_POSTGRES_URL names the server, default postgres@127.0.0.1:5432/test).
 """
 
@@ -38,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAYLOAD = ROOT / "tests" / "fixtures" / "github" / "issues__labeled.json"
 SECRET = "bench-secret"
 ADMIN_URL = os.environ.get("PVM_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+GUNICORN_CONFIG = "python:service.gunicorn_config"  # as in the Procfile: one CPU per worker
 MAX_REQUESTS_PER_CLIENT = 200_000  # a bound on every loop, whatever the duration
 
 
@@ -64,9 +66,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def gunicorn(target: str, port: int, env: dict[str, str], workers: int, threads: int) -> subprocess.Popen[bytes]:
+def gunicorn(
+    target: str, port: int, env: dict[str, str], workers: int, threads: int, pinned: bool
+) -> subprocess.Popen[bytes]:
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
+        *(["--config", GUNICORN_CONFIG] if pinned else []),
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -259,10 +264,11 @@ def run_engine(engine_name: str, args: argparse.Namespace, body: bytes) -> bool:
     servers = []
     try:
         bare_port, service_port = free_port(), free_port()
-        servers.append(gunicorn("bench.bare:app", bare_port, env, args.workers, args.server_threads))
-        servers.append(gunicorn("service.wsgi:app", service_port, env, args.workers, args.server_threads))
+        for target, port in (("bench.bare:app", bare_port), ("service.wsgi:app", service_port)):
+            servers.append(gunicorn(target, port, env, args.workers, args.server_threads, not args.unpinned))
+        config = "" if args.unpinned else f"--config {GUNICORN_CONFIG} "
         print(
-            f"  gunicorn --workers {args.workers} --threads {args.server_threads} on 127.0.0.1 "
+            f"  gunicorn {config}--workers {args.workers} --threads {args.server_threads} on 127.0.0.1 "
             f"(bare :{bare_port}, service :{service_port})"
         )
         measured, warmed = measure_pair({"bare route": bare_port, "/webhooks/github": service_port}, body, args)
@@ -297,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     # 8, as in the Procfile: while one batch waits for the disk, the next fills (2 workers x 4 threads left half
     # the 16 senders queued outside the workers and the batches small); the bare route does not mind either way.
     parser.add_argument("--server-threads", type=int, default=8, help="gunicorn --threads, for both servers")
+    parser.add_argument(
+        "--unpinned", action="store_true", help=f"both servers without {GUNICORN_CONFIG} (workers not pinned to CPUs)"
+    )
     parser.add_argument("--processes", type=int, default=2, help="load-generating processes")
     parser.add_argument("--threads", type=int, default=8, help="senders per load process")
     parser.add_argument("--seconds", type=float, default=None, help="measured time per server")

@@ -1,5 +1,6 @@
 """Every Procfile role starts as written, on PostgreSQL (the scale-out setup the Procfile is for)."""
 
+import os
 import signal
 import uuid
 from pathlib import Path
@@ -51,6 +52,9 @@ def test_roles_start_as_written(tmp_path, postgres_url) -> None:
         assert wait_healthy(f"http://127.0.0.1:{port}/healthz", web).json()["status"] == "ok"
         stored, refused = _send_github(port, body_of(fixture("github", "issues__labeled"))), _send_github(port, b"{")
         assert (stored.status_code, refused.status_code) == (202, 400)
+        if len(os.sched_getaffinity(0)) > 1:  # the web worker runs on one CPU (service.gunicorn_config)
+            (worker,) = Path(f"/proc/{web.pid}/task/{web.pid}/children").read_text().split()
+            assert len(os.sched_getaffinity(int(worker))) == 1
     finally:
         _, web_log = stop(web, signal.SIGTERM)
     # The web role logs what it did with each delivery, by id, not only gunicorn's own lines.
