@@ -7,7 +7,6 @@ delivery is processed in its own transaction, so one poison delivery never block
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ from sqlalchemy import and_, or_, select
 
 from integrations import registry
 from integrations.base import Identity
+from integrations.payload import parse_json
 from service import pipeline, reactions
 from service.domain.events import Ignored
 from service.runtime import Runtime
@@ -80,7 +80,7 @@ def process(runtime: Runtime, item: Claim) -> str:
                 log.warning("delivery %s: lease lost to another worker; leaving it", item.delivery_id)
                 return "lost"
             integration = registry.get(row.source)
-            payload = json.loads(row.body)
+            payload = parse_json(row.body)
             result = integration.normalise(Identity(row.event, row.delivery_id, row.action), payload)
             if isinstance(result, Ignored):
                 row.status, row.error = "ignored", result.reason

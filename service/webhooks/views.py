@@ -13,7 +13,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from integrations import registry
 from integrations.base import Integration, WebhookError
-from integrations.payload import PayloadError
+from integrations.payload import PayloadError, parse_json
 from service import inbox
 from service.domain.events import Ignored
 from service.runtime import runtime
@@ -48,7 +48,7 @@ def receive(name: str) -> tuple[Response, int]:
         return rejected
     body = request.get_data(cache=False)
     try:
-        payload = json.loads(body)
+        payload = parse_json(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         log.info("webhook %s delivery %s: body is not JSON (%s)", name, hint, exc)
         return _answer(400, f"the body is not JSON ({exc}); send it with content type application/json")
