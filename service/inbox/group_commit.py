@@ -71,14 +71,15 @@ class GroupCommit:
     def _write_next_batch(self) -> None:
         """Write the batch at the head of the queue (the caller's own row first), then hand the writing to the
         first request still queued: no request keeps writing batch after batch for others while its answer waits."""
-        with self.turns:
-            with self.lock:
-                batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
-            try:
+        batch: list[_Pending] = []
+        try:
+            with self.turns:
+                batch = self._take_batch()
                 self._write(batch)
-            except BaseException as exc:  # the database is down, say: every request in the batch answers 503
-                for item in batch:
-                    item.error = exc
+        except BaseException as exc:  # the database is down, say: every request in the batch answers 503
+            batch = batch or self._take_batch()  # the turn itself failed: its requests get the error, not a hang
+            for item in batch:
+                item.error = exc
         for item in batch:
             item.finished = True
         with self.lock:
@@ -88,6 +89,11 @@ class GroupCommit:
                 self.writing = False
         for item in batch:
             item.done.set()
+
+    def _take_batch(self) -> list[_Pending]:
+        with self.lock:
+            batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
+        return batch
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
@@ -192,8 +198,8 @@ def _insert_on_driver(conn: Connection, rows: list[dict[str, Any]]) -> list[int]
         statement = _compiled[shape] = _CompiledInsert(dialect, *shape[1:])
     driver = conn.connection.dbapi_connection
     assert driver is not None  # a connection we hold open
-    cursor = statement.open_cursor(driver)
     params = statement.params(rows)
+    cursor = statement.open_cursor(driver)
     try:
         if dialect.name == "sqlite":
             # The driver is in autocommit mode (storage.engine): take the write lock up front, as every writer does.

@@ -70,7 +70,7 @@ def receive(name: str) -> tuple[Response, int]:
         stored = inbox.store(
             runtime(), source=integration.name, identity=identity, headers=headers, body=body, ignored=ignored
         )
-    except (OperationalError, ProgrammingError) as exc:
+    except (OperationalError, ProgrammingError, OSError) as exc:  # OSError: SQLite's file or its lock file
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         log.error("webhook %s delivery %s NOT stored, database unavailable: %s", name, hint, reason)
         return _answer(503, "the database is unavailable, nothing was stored; the tracker should retry")

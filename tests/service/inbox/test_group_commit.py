@@ -145,3 +145,23 @@ def test_only_sqlite_files_need_turns(tmp_path) -> None:
     assert _WriterTurns.for_engine(make_engine(make_settings(tmp_path, "sqlite://"))).path is None
     postgres = make_engine(make_settings(tmp_path, "postgresql://postgres@127.0.0.1:1/none"))
     assert _WriterTurns.for_engine(postgres).path is None
+
+
+def test_a_turn_that_cannot_be_taken_fails_its_requests_instead_of_hanging_the_next(tmp_path) -> None:
+    app = build_app(make_settings(tmp_path))
+    writer = GroupCommit(runtime(app).engine)
+    writer.turns = _WriterTurns(str(tmp_path / "gone" / "intake.lock"))  # its folder was removed, say
+    outcomes: list[BaseException] = []
+
+    def send(delivery_id: str) -> None:
+        try:
+            writer.insert(row(delivery_id))
+        except OSError as exc:
+            outcomes.append(exc)
+
+    for delivery_id in ("first", "second"):
+        thread = threading.Thread(target=send, args=(delivery_id,))
+        thread.start()
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+    assert len(outcomes) == 2 and all(isinstance(exc, FileNotFoundError) for exc in outcomes)

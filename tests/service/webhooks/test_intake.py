@@ -168,6 +168,17 @@ def test_database_unreachable_is_503(tmp_path: Path) -> None:
     assert "database" in response.json["error"] and "retry" in response.json["error"]
 
 
+def test_a_lock_file_that_cannot_be_made_is_503_and_nothing_is_stored(app, tmp_path: Path) -> None:
+    from service.inbox import group_commit
+
+    writer = group_commit.for_engine(runtime(app).engine)
+    writer.turns = group_commit._WriterTurns(str(tmp_path / "gone" / "intake.lock"))  # its folder was removed, say
+    response = deliveries.github(app.test_client(), "ping", deliveries.fixture("github", "ping__repository"))
+    assert response.status_code == 503
+    assert "nothing was stored" in response.json["error"] and "retry" in response.json["error"]
+    assert count(app) == 0
+
+
 def test_unknown_event_is_stored_as_ignored_with_reason(app) -> None:
     client = app.test_client()
     response = deliveries.github(client, "star", {"action": "created", "starred_at": "2026-11-28T10:00:00Z"})
