@@ -16,7 +16,8 @@ from typing import Any
 
 def pre_fork(server: Any, worker: Any) -> None:
     """In the master, before forking: choose the CPU, so the master knows every live worker's choice."""
-    cpus = sorted(os.sched_getaffinity(0))
+    # No affinity calls outside Linux (macOS, say): workers are then left where the kernel puts them.
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
     if len(cpus) < 2:
         worker.pvm_cpu = None
         return

@@ -62,3 +62,12 @@ def test_the_forked_worker_runs_on_its_cpu_only(pin: bool) -> None:
     child.start()
     child.join(timeout=30)
     assert answer.get(timeout=5) == ([cpu] if pin else allowed)
+
+
+def test_without_affinity_calls_workers_are_left_to_the_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS has no sched_setaffinity: gunicorn must still start."""
+    monkeypatch.delattr(gunicorn_config.os, "sched_setaffinity")
+    worker = SimpleNamespace()
+    gunicorn_config.pre_fork(master(), worker)
+    gunicorn_config.post_fork(master(), worker)
+    assert worker.pvm_cpu is None
