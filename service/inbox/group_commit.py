@@ -147,6 +147,7 @@ class _CompiledInsert:
     serialised, UTC datetimes converted, ...)."""
 
     def __init__(self, dialect: Dialect, keys: tuple[str, ...], count: int) -> None:
+        slot_of = {f"{key}_{n}": (n, key) for n in range(count) for key in keys}
         values = [{key: bindparam(f"{key}_{n}", type_=_TABLE.c[key].type) for key in keys} for n in range(count)]
         statement = insert(_TABLE).values(values).returning(_TABLE.c.id, _TABLE.c.source, _TABLE.c.delivery_id)
         # psycopg rewrites %(name)s placeholders with a regular expression on every execute of a statement this
@@ -156,17 +157,14 @@ class _CompiledInsert:
         self.open_cursor: Callable[[Any], Any] = _raw_cursor if raw else _plain_cursor
         dollar_dialect: Any = type(dialect)  # a DefaultDialect subclass; it takes `paramstyle`
         compiled = statement.compile(dialect=dollar_dialect(paramstyle="numeric_dollar") if raw else dialect)
+        assert compiled.positional and compiled.positiontup  # SQLite's ? and PostgreSQL's $n
         self.sql = compiled.string
-        self.order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        self.processors = {key: _TABLE.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys}
+        processors = {key: _TABLE.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys}
+        # (row, column, bind processor) for each placeholder, in the statement's order.
+        self.slots = [(n, key, processors[key]) for n, key in (slot_of[name] for name in compiled.positiontup)]
 
-    def params(self, rows: list[dict[str, Any]]) -> tuple[Any, ...] | dict[str, Any]:
-        values = {}
-        for n, row in enumerate(rows):
-            for key, value in row.items():
-                process = self.processors[key]
-                values[f"{key}_{n}"] = process(value) if process else value
-        return tuple(values[name] for name in self.order) if self.order is not None else values
+    def params(self, rows: list[dict[str, Any]]) -> tuple[Any, ...]:
+        return tuple(process(rows[n][key]) if process else rows[n][key] for n, key, process in self.slots)
 
 
 def _raw_cursor(driver: Any) -> Any:
