@@ -22,17 +22,21 @@ def body_of(payload: Any) -> bytes:
     return payload if isinstance(payload, bytes) else json.dumps(payload).encode()
 
 
-def github(
-    client: FlaskClient, event: str, payload: Any, delivery: str | None = None, secret: str = GITHUB_SECRET
-) -> TestResponse:
-    body = body_of(payload)
-    headers = {
+def github_headers(event: str, body: bytes, delivery: str | None = None, secret: str = GITHUB_SECRET) -> dict[str, str]:
+    """The headers GitHub sends with a delivery, signed over `body`."""
+    return {
         "X-GitHub-Event": event,
         "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
         "X-Hub-Signature-256": github_signature(body, secret),
         "Content-Type": "application/json",
     }
-    return client.post("/webhooks/github", data=body, headers=headers)
+
+
+def github(
+    client: FlaskClient, event: str, payload: Any, delivery: str | None = None, secret: str = GITHUB_SECRET
+) -> TestResponse:
+    body = body_of(payload)
+    return client.post("/webhooks/github", data=body, headers=github_headers(event, body, delivery, secret))
 
 
 def jira(client: FlaskClient, payload: Any, delivery: str | None = None, secret: str = JIRA_SECRET) -> TestResponse:

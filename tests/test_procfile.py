@@ -2,15 +2,13 @@
 
 import os
 import signal
-import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
-from integrations.github.webhook import signature
 from tests.conftest import GITHUB_SECRET
-from tests.deliveries import body_of, fixture
+from tests.deliveries import body_of, fixture, github_headers
 from tests.processes import free_port, process_env, run, start, stop, wait_for_line, wait_healthy
 
 PROCFILE = Path(__file__).resolve().parent.parent / "Procfile"
@@ -21,12 +19,7 @@ def _roles() -> dict[str, str]:
 
 
 def _send_github(port: int, body: bytes) -> requests.Response:
-    headers = {
-        "X-GitHub-Event": "issues",
-        "X-GitHub-Delivery": str(uuid.uuid4()),
-        "X-Hub-Signature-256": signature(body, GITHUB_SECRET),
-        "Content-Type": "application/json",
-    }
+    headers = github_headers("issues", body)
     return requests.post(f"http://127.0.0.1:{port}/webhooks/github", data=body, headers=headers, timeout=30)
 
 
