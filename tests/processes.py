@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -11,9 +12,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import requests
+from flask import Flask
+from werkzeug.serving import make_server
 
 BIN = Path(sys.executable).parent
 
@@ -110,3 +114,16 @@ def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 60
         if text in line:
             return "".join(seen)
     raise AssertionError(f"never printed {text!r} (exit {process.poll()}): {''.join(seen)}")
+
+
+@contextlib.contextmanager
+def served(app: Flask) -> Iterator[str]:
+    """The app behind a real threaded HTTP server in this process (so requests share its intake's group commit)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -53,7 +53,7 @@ def test_roles_start_as_written(tmp_path, postgres_url) -> None:
     # The web role logs what it did with each delivery, by id, not only gunicorn's own lines.
     delivery = stored.json()["delivery_id"]
     assert f"INFO service.webhooks.views: webhook github delivery {delivery} stored as inbox row" in web_log
-    assert f"delivery {refused.request.headers['X-GitHub-Delivery']}: body is not JSON" in web_log
+    assert f"delivery {refused.request.headers['X-GitHub-Delivery']} refused: the body is refused: not JSON" in web_log
     for role, expect in (("worker", "worker started"), ("clock", "clock started")):
         process = start(f"exec {roles[role]}", env, shell=True)
         wait_for_line(process, expect)

@@ -324,7 +324,10 @@ def _project_iteration(project: str, value: Node) -> dict[str, Any]:
     start = value.opt_text("start_date")
     duration = value.opt_integer("duration")
     start_at = parse_time(start, f"{value.path}.start_date") if start else None
-    end_at = start_at + timedelta(days=duration) if start_at and duration is not None else None
+    try:
+        end_at = start_at + timedelta(days=duration) if start_at and duration is not None else None
+    except OverflowError:
+        raise PayloadError(f"{value.path}.duration of {duration} days ends after the year 9999") from None
     return {
         "key": keys.github_project_iteration(project, value.ident("id")),
         "name": value.opt_text("title") or "",

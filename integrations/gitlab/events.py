@@ -1,16 +1,19 @@
 """GitLab webhook payloads -> domain Events: issues (state, labels, milestone/iteration) and issue comments.
 
-Ticket events carry data title, description, state (open|closed), url, labels (the full current list), is_epic
-and iteration (the iteration key, else the milestone key, else None). Everything else is Ignored with a reason.
+Ticket events carry a snapshot: title, description, state (open|closed), url, issue type, labels (the full current
+list) and is_epic. Iterations (the group's iteration, the project's milestone) are joined and left explicitly: at
+opening for the ones the issue is in, on update for the ones `changes` says moved. Everything else is Ignored with a
+reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from integrations.base import Identity, is_own_comment
+from integrations.payload import Node, parse_time
 from service.domain import events as kinds
 from service.domain import keys
 from service.domain.events import Event, Ignored
@@ -29,127 +32,135 @@ def normalise(identity: Identity, payload: Mapping[str, Any]) -> list[Event] | I
     return Ignored(f"GitLab {identity.event!r} is not acted on (only issue and issue comment events are)")
 
 
-def _time(value: Any) -> datetime | None:
+def _time(node: Node, name: str) -> datetime | None:
     """GitLab writes `2026-11-28T12:00:00Z` in newer payloads and `2026-11-28 12:00:00 UTC` in older ones."""
-    if not isinstance(value, str) or not value:
+    value = node.opt_text(name)
+    if not value:
         return None
-    text = value.replace(" UTC", "+00:00").replace("Z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_time(value.replace(" UTC", "+00:00"), f"{node.path}.{name}")
 
 
-def _label_titles(raw: Any) -> list[str]:
-    return [str(label["title"]) for label in raw or [] if isinstance(label, Mapping) and label.get("title")]
+def _label_titles(labels: list[Node] | None) -> list[str]:
+    return [title for label in labels or [] if (title := label.opt_text("title"))]
 
 
 def _namespace(project_path: str) -> str:
     return project_path.rsplit("/", 1)[0] if "/" in project_path else project_path
 
 
-def _iteration(project_path: str, attributes: Mapping[str, Any]) -> str | None:
-    if attributes.get("iteration_id"):
-        return keys.gitlab_iteration(_namespace(project_path), attributes["iteration_id"])
-    if attributes.get("milestone_id"):
-        return keys.gitlab_milestone(project_path, attributes["milestone_id"])
-    return None
-
-
-def _actor(payload: Mapping[str, Any]) -> str:
-    user = payload.get("user") or {}
-    return f"gitlab:{user.get('username') or user.get('name') or 'unknown'}"
-
-
-def _project_path(payload: Mapping[str, Any]) -> str | None:
-    project = payload.get("project") or {}
-    path = project.get("path_with_namespace")
-    return str(path) if path else None
-
-
-def _ticket_data(attributes: Mapping[str, Any], labels: list[str], project_path: str) -> dict[str, Any]:
+def _iteration_keys(project_path: str) -> dict[str, Callable[[str], str]]:
+    """The iteration (of the group) and the milestone (of the project) an issue can be in, by attribute."""
     return {
-        "title": str(attributes.get("title") or ""),
-        "description": attributes.get("description") or "",
-        "state": "closed" if attributes.get("state") == "closed" else "open",
-        "url": attributes.get("url"),
+        "iteration_id": lambda ident: keys.gitlab_iteration(_namespace(project_path), ident),
+        "milestone_id": lambda ident: keys.gitlab_milestone(project_path, ident),
+    }
+
+
+def _actor(body: Node) -> str:
+    user = body.opt_obj("user")
+    name = (user.opt_text("username") or user.opt_text("name")) if user else None
+    return f"gitlab:{name or 'unknown'}"
+
+
+def _project_path(body: Node) -> str | None:
+    project = body.opt_obj("project")
+    return project.opt_text("path_with_namespace") if project else None
+
+
+def _ticket_data(attributes: Node, labels: list[str]) -> dict[str, Any]:
+    issue_type = attributes.opt_text("type")
+    return {
+        "title": attributes.opt_text("title") or "",
+        "description": attributes.opt_text("description") or "",
+        "state": "closed" if attributes.opt_text("state") == "closed" else "open",
+        "url": attributes.opt_text("url"),
+        "issue_type": issue_type,
         "labels": labels,
-        "is_epic": str(attributes.get("type") or "").lower() == "epic" or EPIC_LABEL in [x.lower() for x in labels],
-        "iteration": _iteration(project_path, attributes),
+        "is_epic": (issue_type or "").lower() == EPIC_LABEL or EPIC_LABEL in [x.lower() for x in labels],
     }
 
 
 def _issue(payload: Mapping[str, Any]) -> list[Event] | Ignored:
-    attributes = payload.get("object_attributes")
-    project_path = _project_path(payload)
-    if not isinstance(attributes, Mapping) or project_path is None or attributes.get("iid") is None:
+    body = Node(payload)
+    attributes = body.opt_obj("object_attributes")
+    project_path = _project_path(body)
+    if attributes is None or project_path is None or not attributes.has("iid"):
         return Ignored("GitLab issue event without object_attributes.iid or project.path_with_namespace")
-    subject = keys.gitlab_issue(project_path, attributes["iid"])
-    labels = _label_titles(attributes.get("labels") or payload.get("labels"))
-    data = _ticket_data(attributes, labels, project_path)
-    at, actor = _time(attributes.get("updated_at")), _actor(payload)
+    subject = keys.gitlab_issue(project_path, attributes.ident("iid"))
+    labels = _label_titles(attributes.opt_objects("labels") or body.opt_objects("labels"))
+    at, actor = _time(attributes, "updated_at"), _actor(body)
 
-    def event(kind: str, extra: Mapping[str, Any] | None = None) -> Event:
-        return Event(kind, SOURCE, subject, actor, at, {**data, **(extra or {})})
+    def event(kind: str, data: dict[str, Any]) -> Event:
+        return Event(kind, SOURCE, subject, actor, at, data)
 
-    action = attributes.get("action")
-    changes = payload.get("changes") or {}
+    def membership(kind: str, key: str) -> Event:
+        return event(kind, {"iteration": {"key": key}})
+
+    snapshot = _ticket_data(attributes, labels)
+    iteration_keys = _iteration_keys(project_path)
+    action = attributes.opt_text("action")
     if action == "open":
-        return [event(kinds.TICKET_CREATED), *(event(kinds.LABEL_ADDED, {"label": name}) for name in labels)]
+        placed = [key_of(ident) for name, key_of in iteration_keys.items() if (ident := attributes.opt_ident(name))]
+        return [
+            event(kinds.TICKET_CREATED, snapshot),
+            *(event(kinds.LABEL_ADDED, {"label": name}) for name in labels),
+            *(membership(kinds.ITERATION_JOINED, key) for key in placed),
+        ]
     if action == "close":
-        return [event(kinds.TICKET_CLOSED)]
+        return [event(kinds.TICKET_CLOSED, snapshot)]
     if action == "reopen":
-        return [event(kinds.TICKET_REOPENED)]
+        return [event(kinds.TICKET_REOPENED, snapshot)]
     if action != "update":
         return Ignored(f"GitLab issue action {action!r} is not acted on")
-    result = [event(kinds.TICKET_UPDATED)]
-    if "labels" in changes:
-        before = _label_titles(changes["labels"].get("previous"))
-        after = _label_titles(changes["labels"].get("current"))
+    result = [event(kinds.TICKET_UPDATED, snapshot)]
+    changes = body.opt_obj("changes")
+    label_change = changes.opt_obj("labels") if changes else None
+    if label_change is not None:
+        before = _label_titles(label_change.opt_objects("previous"))
+        after = _label_titles(label_change.opt_objects("current"))
         result += [event(kinds.LABEL_ADDED, {"label": name}) for name in after if name not in before]
         result += [event(kinds.LABEL_REMOVED, {"label": name}) for name in before if name not in after]
-    for field, key_of in (
-        ("iteration_id", lambda v: keys.gitlab_iteration(_namespace(project_path), v)),
-        ("milestone_id", lambda v: keys.gitlab_milestone(project_path, v)),
-    ):
-        change = changes.get(field)
-        if not isinstance(change, Mapping):
+    for name, key_of in iteration_keys.items():
+        change = changes.opt_obj(name) if changes else None
+        if change is None:
             continue
-        if change.get("previous"):
-            result.append(event(kinds.ITERATION_LEFT, {"left": key_of(change["previous"])}))
-        if change.get("current"):
-            result.append(event(kinds.ITERATION_JOINED, {"joined": key_of(change["current"])}))
+        left, joined = change.opt_ident("previous"), change.opt_ident("current")
+        if left:
+            result.append(membership(kinds.ITERATION_LEFT, key_of(left)))
+        if joined:
+            result.append(membership(kinds.ITERATION_JOINED, key_of(joined)))
     return result
 
 
 def _note(payload: Mapping[str, Any]) -> list[Event] | Ignored:
-    attributes = payload.get("object_attributes")
-    if not isinstance(attributes, Mapping):
+    body = Node(payload)
+    attributes = body.opt_obj("object_attributes")
+    if attributes is None:
         return Ignored("GitLab note event without object_attributes")
-    if attributes.get("noteable_type") != "Issue":
-        return Ignored(f"comments on {attributes.get('noteable_type')!r} are not acted on (only on issues)")
-    if attributes.get("system"):
+    noteable = attributes.opt_text("noteable_type")
+    if noteable != "Issue":
+        return Ignored(f"comments on {noteable!r} are not acted on (only on issues)")
+    if attributes.opt_bool("system"):
         return Ignored("GitLab system note (written by GitLab itself, not a person)")
-    body = str(attributes.get("note") or "")
-    if is_own_comment(body):
+    text = attributes.opt_text("note") or ""
+    if is_own_comment(text):
         return Ignored("a comment this service posted itself (it carries an outbox marker)")
-    issue, project_path = payload.get("issue"), _project_path(payload)
-    if not isinstance(issue, Mapping) or project_path is None or issue.get("iid") is None:
+    issue, project_path = body.opt_obj("issue"), _project_path(body)
+    if issue is None or project_path is None or not issue.has("iid"):
         return Ignored("GitLab issue comment without issue.iid or project.path_with_namespace")
-    user = payload.get("user") or {}
+    user = body.opt_obj("user")
     return [
         Event(
             kinds.COMMENT_CREATED,
             SOURCE,
-            keys.gitlab_issue(project_path, issue["iid"]),
-            _actor(payload),
-            _time(attributes.get("created_at")),
+            keys.gitlab_issue(project_path, issue.ident("iid")),
+            _actor(body),
+            _time(attributes, "created_at"),
             {
-                "author": str(user.get("username") or user.get("name") or ""),
-                "body": body,
-                "comment_id": str(attributes.get("id")),
-                "url": attributes.get("url"),
+                "author": ((user.opt_text("username") or user.opt_text("name")) if user else None) or "",
+                "body": text,
+                "comment_id": attributes.ident("id"),
+                "url": attributes.opt_text("url"),
             },
         )
     ]

@@ -29,6 +29,7 @@ def serialise(row: Delivery) -> dict[str, Any]:
         "status": row.status,
         "attempts": row.attempts,
         "error": row.error,
+        "permanent": row.permanent,
         "received_at": row.received_at.isoformat(),
     }
 
@@ -41,7 +42,7 @@ def list_deliveries() -> dict[str, Any]:
     return page(query, Delivery.id, serialise)
 
 
-@bp.get("/deliveries/<int:inbox_id>")
+@bp.get("/deliveries/<id:inbox_id>")
 @requires(Permission.READ)
 def get_delivery(inbox_id: int) -> dict[str, Any]:
     """One delivery with its stored headers and timings (`id` is the inbox id from the list)."""

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from service.storage.engine import SQLITE_BEGIN
 from service.storage.models import Delivery
@@ -79,7 +79,8 @@ class GroupCommit:
         except BaseException as exc:  # the database is down, say: every request in the batch answers 503
             batch = batch or self._take_batch()  # the turn itself failed: its requests get the error, not a hang
             for item in batch:
-                item.error = exc
+                if item.new_id is None and item.error is None:
+                    item.error = exc
         for item in batch:
             item.finished = True
         with self.lock:
@@ -105,6 +106,19 @@ class GroupCommit:
             # A duplicate somewhere in the batch aborted it all: write each row on its own to find which.
             for item in batch:
                 self._write([item])
+            return
+        except Exception as exc:
+            if len(batch) == 1 or _database_unavailable(exc):
+                raise
+            # One row the database cannot take (intake checks should have refused it) aborted the whole batch,
+            # which was rolled back: write each row on its own, so only that row fails and its neighbours land.
+            for item in batch:
+                try:
+                    self._write([item])
+                except Exception as row_exc:
+                    if _database_unavailable(row_exc):
+                        raise
+                    item.error = row_exc
             return
         for item, new_id in zip(batch, ids, strict=True):
             item.new_id = new_id
@@ -139,6 +153,13 @@ class GroupCommit:
         if conn is not None:
             with contextlib.suppress(DBAPIError):  # already broken: the pool discards it
                 conn.close()
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    """The database (or SQLite's file) failed, not one row: every request of the batch gets the error (503)."""
+    return isinstance(exc, OperationalError | InterfaceError | OSError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 class _CompiledInsert:
@@ -217,6 +238,12 @@ def _insert_on_driver(conn: Connection, rows: list[dict[str, Any]]) -> list[int]
         raise DBAPIError.instance(
             statement.sql, params, exc, dialect.loaded_dbapi.Error, connection_invalidated=disconnected, dialect=dialect
         ) from exc
+    except BaseException:
+        # Not the driver's error (a value it cannot encode, say, raised while binding): the transaction is still
+        # open, and on SQLite it holds the write lock that every other writer waits for. Let go of it.
+        with contextlib.suppress(Exception):  # nothing to roll back is fine too
+            driver.rollback()
+        raise
     finally:
         if not conn.invalidated:
             cursor.close()

@@ -1,8 +1,10 @@
 """The worker's side of the inbox: claim due deliveries with a lease, normalise, apply, and record the outcome.
 
 A lease that expires (the worker was killed mid-way) makes the delivery claimable again. A failure is kept on the
-row (`failed`, error, attempts) and retried with exponential backoff; after the last try it is `dead`. Each
-delivery is processed in its own transaction, so one poison delivery never blocks the others.
+row (`failed`, error, attempts) and retried with exponential backoff; after the last try it is `dead`. A failure
+that retrying cannot cure (the input, not the database) is marked `permanent`, logged in the value log and not
+retried until someone replays it. Each delivery is processed in its own transaction, so one poison delivery never
+blocks the others.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from integrations import registry
 from integrations.base import Identity
-from integrations.payload import parse_json
 from service import pipeline, reactions
-from service.domain.events import Ignored
+from service.domain.events import DELIVERY_FAILED, Ignored
+from service.inbox.payloads import events_of, read
 from service.runtime import Runtime
 from service.storage.models import Delivery
+from service.valuelog import chain
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +52,7 @@ def claim(runtime: Runtime, limit: int = BATCH, now: datetime | None = None, lea
     now = now or datetime.now(UTC)
     lease_until = now + lease
     due = or_(
-        and_(Delivery.status.in_(RETRYABLE), Delivery.next_attempt_at <= now),
+        and_(Delivery.status.in_(RETRYABLE), Delivery.next_attempt_at <= now, Delivery.permanent.is_(False)),
         and_(Delivery.status == "processing", Delivery.lease_until < now),
     )
     query = select(Delivery).where(due).order_by(Delivery.id).limit(limit)
@@ -80,8 +84,7 @@ def process(runtime: Runtime, item: Claim) -> str:
                 log.warning("delivery %s: lease lost to another worker; leaving it", item.delivery_id)
                 return "lost"
             integration = registry.get(row.source)
-            payload = parse_json(row.body)
-            result = integration.normalise(Identity(row.event, row.delivery_id, row.action), payload)
+            result = events_of(integration, Identity(row.event, row.delivery_id, row.action), read(row.body))
             if isinstance(result, Ignored):
                 row.status, row.error = "ignored", result.reason
             else:
@@ -101,15 +104,43 @@ def process(runtime: Runtime, item: Claim) -> str:
             row.processed_at, row.lease_until = datetime.now(UTC), None
             return row.status
     except Exception as exc:  # anything a delivery can raise is recorded on it; the others go on
-        return _fail(runtime, item, f"{type(exc).__name__}: {exc}")
+        return _fail(runtime, item, f"{type(exc).__name__}: {exc}", permanent=not retrying_may_help(exc))
 
 
-def _fail(runtime: Runtime, item: Claim, error: str) -> str:
+def retrying_may_help(exc: BaseException) -> bool:
+    """The database or the machine failed (or another worker raced this one): the same input may pass later.
+
+    Anything else is the input meeting code that cannot process it; it fails the same way every time.
+    """
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | IntegrityError | OSError | TimeoutError)
+
+
+def _fail(runtime: Runtime, item: Claim, error: str, *, permanent: bool = False) -> str:
     with runtime.transaction() as session:
         row = session.get(Delivery, item.id, with_for_update=True)
         if row is None or row.status != "processing" or row.lease_until != item.lease_until:
             return "lost"
         row.error, row.lease_until = error[:2000], None
+        if permanent:
+            row.status, row.permanent = "failed", True
+            row.error = f"permanent: {error}"[:2000]
+            log.error(
+                "delivery %s failed permanently, not retried until replayed (`pvm replay %s`): %s",
+                row.delivery_id,
+                row.id,
+                error,
+            )
+            chain.append(
+                session,
+                kind=DELIVERY_FAILED,
+                subject=f"delivery:{row.id}",
+                actor="worker",
+                source=row.source,
+                data={"delivery_id": row.delivery_id, "event": row.event, "error": row.error, "permanent": True},
+            )
+            return row.status
         if row.attempts >= MAX_ATTEMPTS:
             row.status = "dead"
             log.error("delivery %s is dead after %d attempts: %s", row.delivery_id, row.attempts, error)
@@ -157,7 +188,7 @@ def replay(runtime: Runtime, delivery_id: str, source: str | None = None) -> Del
         row = rows[0]
         if row.status == "processing" and row.lease_until and row.lease_until > datetime.now(UTC):
             raise ReplayError(f"delivery {delivery_id!r} is being processed right now; try again in a moment")
-        row.status, row.attempts, row.error = "pending", 0, None
+        row.status, row.attempts, row.error, row.permanent = "pending", 0, None, False
         row.next_attempt_at, row.lease_until, row.processed_at = datetime.now(UTC), None, None
         log.info("delivery %s (%s) queued again for replay", row.delivery_id, row.source)
         return row

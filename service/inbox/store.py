@@ -50,8 +50,8 @@ def store(
     row = {
         "source": source,
         "delivery_id": delivery_id,
-        "event": identity.event[:100],
-        "action": identity.action[:100] if identity.action else None,
+        "event": identity.event,
+        "action": identity.action,
         "headers": kept_headers(headers),
         "body": body,
         "body_sha256": digest,
@@ -59,6 +59,7 @@ def store(
         "status": "ignored" if ignored else "pending",
         "attempts": 0,
         "error": ignored,
+        "permanent": False,
         "received_at": now,
         "next_attempt_at": now,
         "processed_at": now if ignored else None,

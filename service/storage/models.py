@@ -22,7 +22,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
+
+from service.domain import limits
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
@@ -68,16 +71,18 @@ class Delivery(Base):
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source: Mapped[str] = mapped_column(String(20))
-    delivery_id: Mapped[str] = mapped_column(String(200))
-    event: Mapped[str] = mapped_column(String(100))
-    action: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(limits.SOURCE))
+    delivery_id: Mapped[str] = mapped_column(String(limits.DELIVERY_ID))
+    event: Mapped[str] = mapped_column(String(limits.EVENT_NAME))
+    action: Mapped[str | None] = mapped_column(String(limits.EVENT_NAME))
     headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     body_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # The last failure is one that retrying cannot cure (the input, not the database): not retried until replayed.
+    permanent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -95,9 +100,9 @@ class Tracker(Base):
     __tablename__ = "trackers"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    name: Mapped[str] = mapped_column(String(300))
-    url: Mapped[str | None] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(limits.SOURCE))
+    name: Mapped[str] = mapped_column(String(limits.KEY))
+    url: Mapped[str | None] = mapped_column(Text)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("kind", "name", name="uq_trackers_kind_name"),)
@@ -111,17 +116,17 @@ class Ticket(Base):
 
     __tablename__ = "tickets"
 
-    key: Mapped[str] = mapped_column(String(300), primary_key=True)
-    source: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(limits.KEY), primary_key=True)
+    source: Mapped[str] = mapped_column(String(limits.SOURCE))
     title: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str | None] = mapped_column(Text)
-    issue_type: Mapped[str | None] = mapped_column(String(100))
+    issue_type: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(20), default="open")
-    url: Mapped[str | None] = mapped_column(String(1000))
+    url: Mapped[str | None] = mapped_column(Text)
     is_epic: Mapped[bool] = mapped_column(Boolean, default=False)
-    epic_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    epic_key: Mapped[str | None] = mapped_column(String(limits.KEY), index=True)
     # GitHub's GraphQL node id: Projects (v2) webhooks name an issue only by it.
-    node_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    node_id: Mapped[str | None] = mapped_column(String(limits.NODE_ID), index=True)
     # The tracker's own clock for this ticket; an older event never overwrites newer state.
     source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -151,7 +156,7 @@ class Label(Base):
     __tablename__ = "labels"
 
     ticket_key: Mapped[str] = mapped_column(ForeignKey("tickets.key", ondelete="CASCADE"), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    name: Mapped[str] = mapped_column(String(limits.LABEL), primary_key=True)
     dimension: Mapped[str | None] = mapped_column(String(100), index=True)
     polarity: Mapped[str | None] = mapped_column(String(20))  # "value" | "value-risk" | None
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -164,13 +169,13 @@ class Iteration(Base):
 
     __tablename__ = "iterations"
 
-    key: Mapped[str] = mapped_column(String(300), primary_key=True)
-    source: Mapped[str] = mapped_column(String(20))
-    name: Mapped[str] = mapped_column(String(300), default="")
+    key: Mapped[str] = mapped_column(String(limits.KEY), primary_key=True)
+    source: Mapped[str] = mapped_column(String(limits.SOURCE))
+    name: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(20), default="future")  # future | active | closed | deleted
     goal: Mapped[str | None] = mapped_column(Text)
     # The board (Jira) the iteration belongs to, when the tracker says; "iterations in a row" follow one board.
-    board: Mapped[str | None] = mapped_column(String(100))
+    board: Mapped[str | None] = mapped_column(String(limits.BOARD))
     start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -387,10 +392,10 @@ class ValueLogEntry(Base):
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
     )
     at: Mapped[str] = mapped_column(String(40))
-    actor: Mapped[str] = mapped_column(String(200), index=True)
-    source: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(limits.ACTOR), index=True)
+    source: Mapped[str] = mapped_column(String(limits.SOURCE))
     kind: Mapped[str] = mapped_column(String(100), index=True)
-    subject: Mapped[str] = mapped_column(String(300), index=True)
+    subject: Mapped[str] = mapped_column(String(limits.KEY), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)

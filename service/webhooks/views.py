@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from integrations import registry
 from integrations.base import Integration, WebhookError
-from integrations.payload import PayloadError, parse_json
 from service import inbox
 from service.domain.events import Ignored
+from service.inbox.payloads import Unacceptable, check_identity, events_of, read
 from service.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -48,23 +47,18 @@ def receive(name: str) -> tuple[Response, int]:
         return rejected
     body = request.get_data(cache=False)
     try:
-        payload = parse_json(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        log.info("webhook %s delivery %s: body is not JSON (%s)", name, hint, exc)
-        return _answer(400, f"the body is not JSON ({exc}); send it with content type application/json")
-    if not isinstance(payload, dict):
-        return _answer(400, "the body is JSON but not an object; tracker deliveries are JSON objects")
-    try:
+        payload = read(body)
         identity = integration.identify(headers, payload)
-        # Normalising here is pure and cheap; doing it before storing means a malformed payload is refused
-        # with the JSON path that is wrong, instead of being acknowledged and then failing in the worker.
-        outcome = integration.normalise(identity, payload)
+        check_identity(identity)
+        # The worker runs these same steps on the stored body: refusing here what it could not process means
+        # a malformed payload gets a 400 naming what is wrong instead of being acknowledged and then failing.
+        outcome = events_of(integration, identity, payload)
     except WebhookError as exc:
         log.info("webhook %s delivery %s refused: %s", name, hint, exc)
         return _answer(exc.status, str(exc))
-    except PayloadError as exc:
+    except Unacceptable as exc:
         log.info("webhook %s delivery %s refused: %s", name, hint, exc)
-        return _answer(400, f"the payload is malformed: {exc}")
+        return _answer(400, str(exc))
     ignored = outcome.reason if isinstance(outcome, Ignored) else None
     try:
         stored = inbox.store(
@@ -74,6 +68,10 @@ def receive(name: str) -> tuple[Response, int]:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         log.error("webhook %s delivery %s NOT stored, database unavailable: %s", name, hint, reason)
         return _answer(503, "the database is unavailable, nothing was stored; the tracker should retry")
+    except (DataError, UnicodeError) as exc:  # intake's checks should have refused it; only this delivery fails
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300]
+        log.error("webhook %s delivery %s NOT stored, the database refused it: %s", name, hint, reason)
+        return _answer(400, f"the delivery cannot be stored: {reason}")
     if stored.duplicate:
         log.info("webhook %s delivery %s: duplicate of inbox row %d", name, stored.delivery_id, stored.id)
         return _answer(200, "duplicate delivery, already stored", id=stored.id, delivery_id=stored.delivery_id)

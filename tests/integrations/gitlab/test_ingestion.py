@@ -66,13 +66,14 @@ def test_identity_from_headers() -> None:
     assert missing.value.status == 400 and "X-Gitlab-Event" in str(missing.value)
 
 
-def test_opened_issue_is_created_with_its_labels() -> None:
+def test_opened_issue_is_created_with_its_labels_and_its_milestone() -> None:
     result = _events("issue__opened")
     assert isinstance(result, list)
     assert [(e.kind, e.data.get("label")) for e in result] == [
         (kinds.TICKET_CREATED, None),
         (kinds.LABEL_ADDED, "value:transparency"),
         (kinds.LABEL_ADDED, "bug"),
+        (kinds.ITERATION_JOINED, None),
     ]
     created = result[0]
     assert created.subject == KEY and created.source == "gitlab" and created.actor == "gitlab:amira.haddad"
@@ -80,7 +81,7 @@ def test_opened_issue_is_created_with_its_labels() -> None:
     assert created.data["title"] == "Show refusal reasons to applicants"
     assert created.data["state"] == "open" and created.data["labels"] == ["value:transparency", "bug"]
     assert created.data["url"].endswith("/-/issues/5") and created.data["is_epic"] is False
-    assert created.data["iteration"] == "gitlab:digital-services/benefits-portal/milestone/31"
+    assert result[-1].data == {"iteration": {"key": "gitlab:digital-services/benefits-portal/milestone/31"}}
     assert created.data["description"].startswith("Applicants cannot see")
 
 
@@ -106,14 +107,13 @@ def test_label_changes_become_added_and_removed() -> None:
 def test_iteration_and_milestone_changes() -> None:
     result = _events("issue__iteration_changed")
     assert isinstance(result, list)
-    assert [(e.kind, e.data.get("left"), e.data.get("joined")) for e in result] == [
-        (kinds.TICKET_UPDATED, None, None),
-        (kinds.ITERATION_LEFT, "gitlab:digital-services/iteration/1206", None),
-        (kinds.ITERATION_JOINED, None, "gitlab:digital-services/iteration/1207"),
-        (kinds.ITERATION_LEFT, "gitlab:digital-services/benefits-portal/milestone/31", None),
-        (kinds.ITERATION_JOINED, None, "gitlab:digital-services/benefits-portal/milestone/32"),
+    assert [(e.kind, (e.data.get("iteration") or {}).get("key")) for e in result] == [
+        (kinds.TICKET_UPDATED, None),
+        (kinds.ITERATION_LEFT, "gitlab:digital-services/iteration/1206"),
+        (kinds.ITERATION_JOINED, "gitlab:digital-services/iteration/1207"),
+        (kinds.ITERATION_LEFT, "gitlab:digital-services/benefits-portal/milestone/31"),
+        (kinds.ITERATION_JOINED, "gitlab:digital-services/benefits-portal/milestone/32"),
     ]
-    assert result[0].data["iteration"] == "gitlab:digital-services/iteration/1207"
 
 
 def test_issue_comment_is_a_comment_event() -> None:

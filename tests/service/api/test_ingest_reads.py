@@ -39,6 +39,7 @@ def test_deliveries_list_filters_and_detail(app, reader) -> None:
         "delivery_id",
         "event",
         "action",
+        "permanent",
         "status",
         "attempts",
         "error",

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
 from service.inbox.group_commit import GroupCommit, _WriterTurns
@@ -31,6 +31,7 @@ def row(delivery_id: str) -> dict:
         "status": "pending",
         "attempts": 0,
         "error": None,
+        "permanent": False,
         "received_at": now,
         "next_attempt_at": now,
         "processed_at": None,
@@ -57,6 +58,50 @@ def test_concurrent_rows_and_duplicates_each_get_their_outcome(any_app) -> None:
     assert sum(1 for value in outcomes.values() if value is None) == 4
     with runtime(any_app).transaction() as session:
         assert session.scalar(select(func.count()).select_from(Delivery)) == 21
+
+
+@pytest.mark.parametrize("poison", [{"event": "issues\ud800"}, {"error": "a\x00b"}, {"delivery_id": "d" * 250}])
+def test_a_row_the_database_cannot_take_fails_alone_and_releases_the_write_lock(any_app, poison) -> None:
+    """Intake refuses such rows before they get here; if one still did, it must not fail its batch or hang intake.
+
+    The lone surrogate cannot be encoded by the driver (on SQLite it once left BEGIN IMMEDIATE open, so every later
+    writer waited); PostgreSQL refuses NUL and the over-long id (SQLite stores both: it has no such limits).
+    """
+    engine = runtime(any_app).engine
+    writer = GroupCommit(engine)
+    wanted = [row(f"ok-{n}") for n in range(15)]
+    wanted.insert(7, row("poisoned") | poison)
+    outcomes: dict[int, object] = {}
+    barrier = threading.Barrier(len(wanted))
+
+    def send(index: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[index] = writer.insert(wanted[index])
+        except Exception as exc:
+            outcomes[index] = exc
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(len(wanted))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    poisoned = outcomes.pop(7)
+    sqlite_takes_it = engine.dialect.name == "sqlite" and "event" not in poison
+    assert isinstance(poisoned, int) if sqlite_takes_it else isinstance(poisoned, Exception)
+    assert all(isinstance(value, int) for value in outcomes.values()), outcomes
+    # Another writer (another web process, or the worker) gets the write lock at once.
+    with engine.connect() as other:
+        other.exec_driver_sql("SELECT 1")
+        if engine.dialect.name == "sqlite":
+            other.exec_driver_sql("PRAGMA busy_timeout=1000")
+        started = time.monotonic()
+        other.execute(update(Delivery).where(Delivery.delivery_id == "ok-0").values(attempts=1))
+        other.commit()
+        assert time.monotonic() - started < 1
+    assert writer.insert(row("next")) is not None
+    with runtime(any_app).transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Delivery)) == 16 + sqlite_takes_it
 
 
 def test_a_database_error_reaches_every_waiting_request(tmp_path) -> None:

@@ -7,12 +7,15 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from service import inbox
+from service.domain.events import DELIVERY_FAILED
 from service.inbox import processing
 from service.runtime import runtime
-from service.storage.models import Delivery, Ticket
+from service.storage.models import Delivery, Ticket, ValueLogEntry
 from service.worker import default_drains
 from tests import deliveries
 from tests.helpers import run_cli
@@ -31,11 +34,21 @@ def poison(app, delivery_id: str) -> None:
         )
 
 
+@pytest.fixture
+def database_hiccup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every delivery fails as if the database dropped the connection mid-way: retrying may help."""
+
+    def fail(*_args: object, **_kwargs: object) -> list:
+        raise OperationalError("UPDATE tickets ...", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(processing.pipeline, "handle", fail)
+
+
 def test_inbox_drain_is_registered_with_the_worker() -> None:
     assert inbox.process_due in default_drains()
 
 
-def test_poison_delivery_fails_with_error_and_does_not_block_others(any_app) -> None:
+def test_poison_delivery_fails_permanently_is_logged_and_does_not_block_others(any_app) -> None:
     client = any_app.test_client()
     deliveries.github(client, "issues", deliveries.fixture("github", "issues__opened_epic"), delivery="bad")
     deliveries.github(client, "issues", deliveries.fixture("github", "issues__opened"), delivery="good")
@@ -44,16 +57,21 @@ def test_poison_delivery_fails_with_error_and_does_not_block_others(any_app) -> 
     found = rows(any_app)
     assert found["good"].status == "processed"
     bad = found["bad"]
-    assert (bad.status, bad.attempts) == ("failed", 1)
-    assert "$.issue should be an object" in (bad.error or "")
-    assert bad.next_attempt_at > datetime.now(UTC) + timedelta(seconds=20)  # backoff, not an immediate retry
+    assert (bad.status, bad.attempts, bad.permanent) == ("failed", 1, True)
+    assert (bad.error or "").startswith("permanent: ") and "$.issue should be an object" in (bad.error or "")
+    # The same input fails the same way every time: it is not retried, not even days later ...
+    assert processing.claim(runtime(any_app), now=datetime.now(UTC) + timedelta(days=3)) == []
     with runtime(any_app).transaction() as session:
         assert session.get(Ticket, "github:city-council/permits#35") is not None
+        (entry,) = session.scalars(select(ValueLogEntry).where(ValueLogEntry.kind == DELIVERY_FAILED))
+        assert entry.subject == f"delivery:{bad.id}" and entry.data["delivery_id"] == "bad"
+    # ... until someone replays it after a fix.
+    processing.replay(runtime(any_app), "bad")
+    assert (rows(any_app)["bad"].status, rows(any_app)["bad"].permanent) == ("pending", False)
 
 
-def test_retries_back_off_then_dead_after_last_try(app) -> None:
+def test_retries_back_off_then_dead_after_last_try(app, database_hiccup) -> None:
     deliveries.github(app.test_client(), "issues", deliveries.fixture("github", "issues__opened"), delivery="p")
-    poison(app, "p")
     rt = runtime(app)
     waits = []
     now = datetime.now(UTC)

@@ -1,0 +1,62 @@
+"""From a delivery's body to checked domain events: the same steps at intake and in the worker.
+
+Intake refuses (400) what the worker could not process: the body is read with the limits of `service.untrusted`,
+the tracker's normaliser runs, and every event it makes is checked against the state's limits
+(`service.domain.incoming`). The worker repeats these steps on the stored body, so an acknowledged delivery
+always gets past them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from integrations.base import Identity, Integration
+from integrations.payload import PayloadError
+from service.domain import incoming, limits
+from service.domain.events import Event, Ignored
+from service.untrusted import Refused, read_json
+
+
+class Unacceptable(ValueError):
+    """A delivery the service cannot take as it is; the message says what is wrong (the answer is 400)."""
+
+
+def read(body: bytes) -> dict[str, Any]:
+    try:
+        payload = read_json(body)
+    except Refused as exc:
+        raise Unacceptable(f"the body is refused: {exc}") from None
+    if not isinstance(payload, dict):
+        raise Unacceptable("the body is JSON but not an object; tracker deliveries are JSON objects")
+    return payload
+
+
+def check_identity(identity: Identity) -> None:
+    """The event name, action and delivery id are stored in bounded columns and written into log lines."""
+    for what, value, limit in (
+        ("the event name", identity.event, limits.EVENT_NAME),
+        ("the action", identity.action, limits.EVENT_NAME),
+        ("the delivery id", identity.delivery_id, limits.DELIVERY_ID),
+    ):
+        if value is None:
+            continue
+        if len(value) > limit:
+            raise Unacceptable(f"{what} is {len(value)} characters long; at most {limit} are accepted")
+        if not value.isprintable():
+            raise Unacceptable(f"{what} {value[:limit]!r} holds control characters; trackers send plain names")
+
+
+def events_of(integration: Integration, identity: Identity, payload: dict[str, Any]) -> list[Event] | Ignored:
+    """The domain events of a delivery, each checked, or Ignored with the reason."""
+    try:
+        outcome = integration.normalise(identity, payload)
+    except PayloadError as exc:
+        raise Unacceptable(f"the payload is malformed: {exc}") from None
+    if isinstance(outcome, Ignored):
+        return outcome
+    for event in outcome:
+        try:
+            incoming.check(event)
+        except incoming.EventInvalid as exc:
+            raise Unacceptable(f"the payload cannot be stored: {exc}") from None
+    return outcome
