@@ -27,8 +27,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["pvm"] = Runtime(settings, engine, make_session_factory(engine))
     app.teardown_appcontext(close_db)
 
-    from service import api, web, webhooks
+    from service import api, http_boundary, web, webhooks
 
+    http_boundary.init_app(app)
     web.init_app(app)
     api.init_app(app)
     webhooks.init_app(app)

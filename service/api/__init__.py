@@ -15,4 +15,4 @@ def init_app(app: Flask) -> None:
     for module in (log, tokens, deliveries, epics, iterations, hypotheses, outbox):
         app.register_blueprint(module.bp, url_prefix=PREFIX)
     app.register_blueprint(openapi.bp)
-    errors.init_app(app, "/api/")
+    errors.init_app(app)

@@ -8,6 +8,7 @@ from flask import request
 from pydantic import BaseModel, ValidationError
 
 from service.api.errors import ApiError, validation_details
+from service.untrusted import Refused, read_json
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -15,10 +16,10 @@ M = TypeVar("M", bound=BaseModel)
 def json_body() -> Any:
     if not request.is_json:
         raise ApiError(415, "send the body as JSON with `Content-Type: application/json`")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "the body is not valid JSON; check quotes and commas")
-    return body
+    try:
+        return read_json(request.get_data(cache=True))
+    except Refused as exc:
+        raise ApiError(400, f"the body is refused: {exc}", [{"path": exc.path, "message": exc.reason}]) from None
 
 
 def parse_body(model: type[M]) -> M:

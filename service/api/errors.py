@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+
+from service.http_boundary import error_json
 
 
 class ApiError(Exception):
@@ -15,12 +16,6 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.details = details or []
-
-
-def error_response(status: int, message: str, details: list[dict[str, Any]] | None = None) -> Response:
-    response = jsonify({"error": message, "details": details or []})
-    response.status_code = status
-    return response
 
 
 def validation_details(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -32,15 +27,7 @@ def validation_details(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> li
     return details
 
 
-def init_app(app: Flask, prefix: str) -> None:
+def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.message, exc.details)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | HTTPException:
-        from flask import request
-
-        if not request.path.startswith(prefix):
-            return exc
-        return error_response(exc.code or 500, exc.description or exc.name)
+        return error_json(exc.status, exc.message, exc.details)

@@ -109,14 +109,14 @@ def list_hypotheses() -> dict[str, Any]:
     return page(query, Hypothesis.id, commands.as_dict)
 
 
-@bp.get("/hypotheses/<int:hypothesis_id>")
+@bp.get("/hypotheses/<id:hypothesis_id>")
 @requires(Permission.READ)
 def get_hypothesis(hypothesis_id: int) -> dict[str, Any]:
     """One hypothesis with all its fields."""
     return commands.as_dict(_hypothesis(hypothesis_id))
 
 
-@bp.patch("/hypotheses/<int:hypothesis_id>")
+@bp.patch("/hypotheses/<id:hypothesis_id>")
 @requires(Permission.WRITE_HYPOTHESES)
 def change_hypothesis(hypothesis_id: int) -> dict[str, Any]:
     """Change some fields; a status change needs `reason`. Writes `hypothesis.updated` (or `.retired`)."""
@@ -139,7 +139,7 @@ def change_hypothesis(hypothesis_id: int) -> dict[str, Any]:
     return commands.as_dict(hypothesis)
 
 
-@bp.get("/hypotheses/<int:hypothesis_id>/readings")
+@bp.get("/hypotheses/<id:hypothesis_id>/readings")
 @requires(Permission.READ)
 def list_readings(hypothesis_id: int) -> dict[str, Any]:
     """The readings of the hypothesis's measure, oldest first."""
@@ -147,7 +147,7 @@ def list_readings(hypothesis_id: int) -> dict[str, Any]:
     return page(select(Reading).where(Reading.hypothesis_id == hypothesis_id), Reading.id, reading_as_dict)
 
 
-@bp.post("/hypotheses/<int:hypothesis_id>/readings")
+@bp.post("/hypotheses/<id:hypothesis_id>/readings")
 @requires(Permission.WRITE_HYPOTHESES)
 def add_reading(hypothesis_id: int) -> tuple[dict[str, Any], int]:
     """Record a reading `{"value": ..., "date": ..., "source": ...}` of the measure."""

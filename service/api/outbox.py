@@ -58,14 +58,14 @@ def _get(item_id: int) -> OutboxItem:
     return row
 
 
-@bp.get("/outbox/<int:item_id>")
+@bp.get("/outbox/<id:item_id>")
 @requires(Permission.READ)
 def get_outbox_item(item_id: int) -> dict[str, Any]:
     """One outbound action."""
     return serialise(_get(item_id))
 
 
-@bp.post("/outbox/<int:item_id>/retry")
+@bp.post("/outbox/<id:item_id>/retry")
 @requires(Permission.OPERATE)
 def retry_outbox_item(item_id: int) -> dict[str, Any]:
     """Send a dead, failed or skipped action again (back to pending, with a fresh set of tries)."""

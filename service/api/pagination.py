@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import request
-from sqlalchemy import Select
+from sqlalchemy import BigInteger, Integer, Select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from service.api.errors import ApiError
@@ -44,6 +44,10 @@ def page(
     cast: Callable[[str], Any] = int,
 ) -> dict[str, Any]:
     limit, after = limit_arg(), after_arg(cast)
+    if isinstance(after, int) and isinstance(key.type, Integer):
+        # A cursor past the column's range names no row (and the database would refuse the number): clamp it.
+        bound = 2**63 - 1 if isinstance(key.type, BigInteger) else 2**31 - 1
+        after = max(min(after, bound), -bound)
     if after is not None:
         query = query.where(key > after)
     rows = db().scalars(query.order_by(key).limit(limit + 1)).all()

@@ -190,7 +190,7 @@ def new_hypothesis() -> str | Response:
     return render_template("hypothesis_form.html", form=form, epic_key=key, hypothesis=None, errors=errors)
 
 
-@bp.route("/hypotheses/<int:hypothesis_id>/edit", methods=["GET", "POST"])
+@bp.route("/hypotheses/<id:hypothesis_id>/edit", methods=["GET", "POST"])
 @needs(Permission.WRITE_HYPOTHESES)
 def edit_hypothesis(hypothesis_id: int) -> str | Response:
     hypothesis = db().get(Hypothesis, hypothesis_id)
