@@ -37,8 +37,23 @@ _ID_LINE = re.compile(r"^id:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
 REMOVED_REASON = "its value-hypothesis block was removed from the epic description"
 
 
+MAX_BLOCK_CHARS = 64 * 1024  # a hypothesis is a dozen short lines; parsing megabytes of YAML would stall the worker
+
+
 class _BlockLoader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as text, so `2026-02-30` gets our "not a date" message, not a crash."""
+    """SafeLoader that leaves dates as text, so `2026-02-30` gets our "not a date" message, not a crash, and that
+    refuses aliases: ten nested lists of ten aliases are 10**10 values to check, from a few lines of text."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "anchors and aliases (& and *) are not allowed in a block; write the value out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
 
 
 _BlockLoader.yaml_implicit_resolvers = {
@@ -154,6 +169,11 @@ def parse_block(block: Block, position_ref: str, taxonomy: Taxonomy) -> ParsedBl
             )
         )
         return parsed
+    if len(block.text) > MAX_BLOCK_CHARS:
+        size = f"{len(block.text) // 1024} KB"
+        message = f"the block is {size} long; a hypothesis fits in {MAX_BLOCK_CHARS // 1024} KB, shorten it"
+        parsed.problems.append(_problem(block, None, "$", message))
+        return parsed
     try:
         loader = _BlockLoader(block.text)
         try:
@@ -161,6 +181,10 @@ def parse_block(block: Block, position_ref: str, taxonomy: Taxonomy) -> ParsedBl
             data = loader.construct_document(root) if root is not None else None
         finally:
             loader.dispose()
+    except RecursionError:
+        message = "nested too deeply to read; a hypothesis needs at most three levels of brackets"
+        parsed.problems.append(_problem(block, None, "$", message))
+        return parsed
     except yaml.YAMLError as exc:
         # The context mark is where the broken construct starts (e.g. an unclosed `[`), which is what to fix;
         # the problem mark is where the parser noticed, often a line later.

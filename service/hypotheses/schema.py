@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, ValidationError
 
 from rules.taxonomy import Taxonomy
+from service.untrusted import Refused, check_tree
 
 PHASES = ("ex-ante", "during", "ex-post")
 STATUSES = ("proposed", "active", "supported", "refuted", "pivoted", "retired")
@@ -76,7 +77,7 @@ def _as_number(value: Any) -> Any:
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_as_date)]
-Number = Annotated[float, BeforeValidator(_as_number)]
+Number = Annotated[FiniteFloat, BeforeValidator(_as_number)]  # NaN and infinity cannot be compared or hashed (RFC 8785)
 Texts = Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]], BeforeValidator(_as_list)]
 
 
@@ -213,6 +214,11 @@ def validate(raw: Any, taxonomy: Taxonomy, model: type[BaseModel] = HypothesisFi
     """The validated model with slugs made canonical (aliases resolved), or HypothesisInvalid with every problem."""
     if not isinstance(raw, Mapping):
         raise HypothesisInvalid([Problem("$", "a hypothesis is a mapping of fields, e.g. `statement: We believe ...`")])
+    try:
+        # API bodies were checked on arrival; blocks (YAML can write "\0") and forms were not. One check for all.
+        check_tree(raw)
+    except Refused as exc:
+        raise HypothesisInvalid([Problem(exc.path.removeprefix("$.") or "$", exc.reason)]) from None
     problems = meaning_problems(raw, taxonomy)
     try:
         fields = model.model_validate(dict(raw))
