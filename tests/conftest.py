@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -18,6 +19,14 @@ from service.app import create_app
 from service.config import Settings
 from service.runtime import Runtime, runtime
 from service.storage import migrate
+
+# Property-based tests: bounded by default (the whole suite stays within minutes); the same examples on every CI run,
+# so a red build is reproducible; `HYPOTHESIS_PROFILE=thorough` explores far more, to hunt for new failures.
+_PROPERTIES = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}
+settings.register_profile("default", max_examples=60, **_PROPERTIES)
+settings.register_profile("ci", max_examples=60, derandomize=True, database=None, **_PROPERTIES)
+settings.register_profile("thorough", max_examples=1500, **_PROPERTIES)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
