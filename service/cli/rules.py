@@ -19,7 +19,9 @@ from service import pipeline
 from service.cli.context import fail, load_runtime, require_schema
 from service.config import ConfigError, Settings
 from service.domain.events import Event, Ignored
+from service.inbox.payloads import events_of
 from service.reactions import FIRED, Firing, evaluate
+from service.untrusted import Refused, read_json
 
 DOMAIN_KEYS = ("kind", "source", "subject", "actor", "data")
 
@@ -57,9 +59,11 @@ def register(cli: click.Group) -> None:
         raw tracker payload with --source (GitHub also needs --event, e.g. issues).
         """
         try:
-            payload = json.loads(event_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            fail(f"{event_file}: not a JSON file: {exc}", 2)
+            payload = read_json(event_file.read_bytes())  # the intake's limits: what a tracker could send
+        except OSError as exc:
+            fail(f"{event_file}: cannot be read: {exc.strerror}", 2)
+        except Refused as exc:
+            fail(f"{event_file}: {exc}", 2)
         events = _raw_events(payload, source, event_name) if source else _domain_events(payload, event_file)
         rt = load_runtime()
         require_schema(rt)
@@ -135,8 +139,8 @@ def _raw_events(payload: Any, source: str, event_name: str | None) -> list[Event
             fail(f"{exc}; pass --event NAME", 2)
         identity = Identity(event=event_name, delivery_id=None, action=payload.get("action"))
     try:
-        result = integration.normalise(identity, payload)
-    except ValueError as exc:  # PayloadError / WebhookError: the worker would mark such a delivery failed
+        result = events_of(integration, identity, dict(payload))  # the steps of intake and the worker
+    except ValueError as exc:  # Unacceptable / WebhookError: intake would answer 400
         fail(f"the {source} integration cannot read this payload: {exc}", 2)
     if isinstance(result, Ignored):
         click.echo(f"the {source} integration ignores this payload: {result.reason}")

@@ -168,7 +168,7 @@ def test_rules_test_rejects_a_file_that_is_not_json(tmp_path: Path, db_url: str)
     bad = tmp_path / "event.json"
     bad.write_text("kind: label.added")
     result = run_cli(["rules", "test", str(bad)], db_url, tmp_path)
-    assert result.exit_code == 2 and "not a JSON file" in result.stderr
+    assert result.exit_code == 2 and "event.json: not JSON (Expecting value: line 1 column 1" in result.stderr
 
 
 def _stand_in_github() -> Integration:
@@ -185,12 +185,12 @@ def _stand_in_github() -> Integration:
         subject = f"github:{body['repository']['full_name']}#{body['issue']['number']}"
         return [
             Event(
-                "label.unknown",
+                "label.added",
                 "github",
                 subject,
-                body["sender"]["login"],
+                f"github:{body['sender']['login']}",
                 None,
-                {"label": body["label"]["name"], "suggestion": "transparency"},
+                {"label": "value:transparancy"},
             )
         ]
 

@@ -72,5 +72,8 @@ def test_a_payload_the_integration_cannot_read_is_a_one_line_error(tmp_path: Pat
     fixture = FIXTURES / "jira" / "issue_created__malformed_labels.json"
     result = run_cli(["rules", "test", str(fixture), "--source", "jira"], db_url, tmp_path)
     assert result.exit_code == 2
-    assert "the jira integration cannot read this payload: $.issue.fields.labels[0] should be a string" in result.stderr
+    assert (
+        "the jira integration cannot read this payload: the payload is malformed: "
+        "$.issue.fields.labels[0] should be a string" in result.stderr
+    )
     assert "Traceback" not in result.output
