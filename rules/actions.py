@@ -17,8 +17,8 @@ from rules.errors import Where
 from rules.fields import check_field, resolve
 from rules.scope import Scope
 from rules.templates import Text
-from rules.triggers import CHECKIN_OPENED, VALUE_ALERT
 from service.domain.keys import tracker_of
+from service.domain.kinds import Kind
 from service.outbox.queue import enqueue
 from service.storage.models import CheckinRound, Hypothesis, ValueLogEntry
 from service.valuelog import chain
@@ -298,7 +298,7 @@ class OpenCheckinRound(Action):
             return None
         epic = ctx.session.scalar(select(Hypothesis.epic_key).where(Hypothesis.id == hypothesis_id)) or ""
         ctx.log(
-            CHECKIN_OPENED,
+            Kind.CHECKIN_OPENED,
             epic,
             {
                 "round": row.id,
@@ -351,7 +351,7 @@ class Alert(Action):
             text = self.text.render(ctx.scope, target=target)
             post_comment(ctx, target, text)
             ctx.log(
-                VALUE_ALERT,
+                Kind.VALUE_ALERT,
                 target,
                 {
                     "type": self.type,
@@ -369,7 +369,7 @@ class Alert(Action):
             return False
         chain._lock_for_append(session)  # as for once_per rules: a concurrent worker waits and then sees ours
         rows = session.scalars(
-            select(ValueLogEntry.data).where(ValueLogEntry.kind == VALUE_ALERT, ValueLogEntry.subject == target)
+            select(ValueLogEntry.data).where(ValueLogEntry.kind == Kind.VALUE_ALERT, ValueLogEntry.subject == target)
         )
         # Filtered here rather than in SQL: JSON operators differ between SQLite and PostgreSQL, and an epic
         # collects few alerts.

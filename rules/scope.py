@@ -20,7 +20,7 @@ class Scope:
 
     def __post_init__(self) -> None:
         view = self.event.as_dict()
-        view["data"] = _plain(self.event.data)
+        view["data"] = _plain(self.event.data.plain())
         object.__setattr__(self, "event_view", view)
 
 

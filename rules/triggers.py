@@ -10,26 +10,13 @@ from typing import Any, ClassVar
 from apscheduler.triggers.cron import CronTrigger
 
 from rules.errors import Where
-from service.domain import events
+from service.domain.kinds import Kind, known_kinds
 
-# Kinds this package adds to the shared vocabulary (value-log entries written by actions).
-CHECKIN_OPENED = "checkin.opened"
-VALUE_ALERT = "value.alert"
-# What a scheduled rule runs over; each item becomes one event of kind `clock.<each>`.
-SCHEDULE_EACH = ("open_round", "active_iteration")
+# What a scheduled rule runs over; each item becomes one event of that kind.
+SCHEDULE_EACH = {"open_round": Kind.CLOCK_OPEN_ROUND, "active_iteration": Kind.CLOCK_ACTIVE_ITERATION}
 SCHEDULE_KEYS = ("cron", "each")
 # How far back the clock looks for a missed fire time (a clock down for a night still runs the morning rule).
 CATCH_UP = timedelta(days=1)
-
-
-def known_kinds() -> list[str]:
-    """The dotted vocabulary of DESIGN.md, as `service.domain.events` spells it, plus the clock's kinds."""
-    kinds = {v for k, v in vars(events).items() if k.isupper() and isinstance(v, str) and "." in v}
-    # Imported here, not at the top: the hypotheses package imports the taxonomy from this package.
-    from service.hypotheses.lifecycle import EPIC_PHASE_CHANGED  # the pipeline passes it on to the rules
-
-    kinds |= {CHECKIN_OPENED, VALUE_ALERT, EPIC_PHASE_CHANGED, *(f"clock.{each}" for each in SCHEDULE_EACH)}
-    return sorted(kinds)
 
 
 class Trigger:
@@ -106,11 +93,11 @@ class Schedule(Trigger):
             ) from exc
         each = raw.get("each")
         if each not in SCHEDULE_EACH:
-            raise where.at("each").error(f"unknown schedule scope {each!r}", SCHEDULE_EACH)
+            raise where.at("each").error(f"unknown schedule scope {each!r}", list(SCHEDULE_EACH))
         return cls(str(cron), str(each))
 
     def matches(self, kind: str) -> bool:
-        return kind == f"clock.{self.each}"
+        return kind == SCHEDULE_EACH[self.each]
 
     def latest_fire_time(self, now: datetime) -> datetime | None:
         """The last fire time in (now - CATCH_UP, now]; missed earlier ones are coalesced into it, as the clock does."""

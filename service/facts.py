@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from rules.facts import split_parameter
 from rules.taxonomy import Taxonomy, ValueLabel
-from service.domain import events as kinds
 from service.domain.events import Event
+from service.domain.kinds import Kind
 from service.storage.models import (
     CheckinAnswer,
     CheckinPrompt,
@@ -27,7 +27,7 @@ from service.storage.models import (
 
 # "Active" in the framework's sense: a hypothesis still being pursued (DESIGN.md statuses).
 ACTIVE_STATUSES = ("proposed", "active")
-_MEMBERSHIP_KINDS = (kinds.ITERATION_JOINED, kinds.ITERATION_LEFT)
+_MEMBERSHIP_KINDS = (Kind.ITERATION_JOINED, Kind.ITERATION_LEFT)
 
 
 class UnknownFact(KeyError):
@@ -112,29 +112,29 @@ class SqlFacts:
         return self._memo("ticket", lambda: self.session.get(Ticket, self.event.subject))
 
     def _is_epic(self) -> bool:
-        stated = self.event.data.get("is_epic")
-        if isinstance(stated, bool):  # the event's own word: the ticket row may not be written yet
+        stated = self.event.data.states_epic()
+        if stated is not None:  # the event's own word: the ticket row may not be written yet
             return stated
         ticket = self._ticket()
         return bool(ticket and ticket.is_epic)
 
     def _label(self) -> ValueLabel | None:
-        name = self.event.data.get("label")
-        return self.taxonomy.parse_label(name) if isinstance(name, str) else None
+        name = self.event.data.about_label()
+        return self.taxonomy.parse_label(name) if name is not None else None
 
     def _round(self) -> CheckinRound | None:
         def find() -> CheckinRound | None:
-            ref = _int(self.event.data.get("round", self.event.data.get("round_id")))
+            ref = self.event.data.about_round()
             return self.session.get(CheckinRound, ref) if ref is not None else None
 
         return self._memo("round", find)
 
     def _hypothesis(self) -> Hypothesis | None:
         def find() -> Hypothesis | None:
-            data = self.event.data
-            ref = _int(data.get("hypothesis", data.get("hypothesis_id")))
-            if ref is None and self.event.kind.startswith("hypothesis."):
-                ref = _int(data.get("id"))
+            ref = self.event.data.about_hypothesis()
+            subject_kind, _, subject_id = self.event.subject.partition(":")
+            if ref is None and subject_kind == "hypothesis":  # hypothesis.* events are about `hypothesis:<id>`
+                ref = _int(subject_id)
             if ref is None and self._round() is not None:
                 ref = self._round().hypothesis_id  # type: ignore[union-attr]
             return self.session.get(Hypothesis, ref) if ref is not None else None
@@ -143,11 +143,10 @@ class SqlFacts:
 
     def _epic_key(self) -> str | None:
         data = self.event.data
-        if data.get("is_epic") is True:
+        if data.states_epic() is True:
             return self.event.subject
-        for name in ("epic", "epic_key"):
-            if isinstance(data.get(name), str) and data[name]:
-                return str(data[name])
+        if data.about_epic():
+            return data.about_epic()
         ticket = self._ticket()
         if ticket is not None:
             return ticket.key if ticket.is_epic else ticket.epic_key
@@ -182,11 +181,11 @@ class SqlFacts:
     # --- iterations ----------------------------------------------------------------------------------------
 
     def _iteration_key(self) -> str | None:
-        kind, data = self.event.kind, self.event.data
+        kind = self.event.kind
         if kind.startswith("iteration.") and kind not in _MEMBERSHIP_KINDS:
             return self.event.subject
-        if isinstance(data.get("iteration"), str) and data["iteration"]:
-            return str(data["iteration"])
+        if self.event.data.about_iteration():
+            return self.event.data.about_iteration()
         round_ = self._round()
         return round_.iteration_key if round_ else None
 

@@ -26,7 +26,9 @@ from rules.model import Rule, RuleSet
 from rules.scope import Scope
 from rules.triggers import Schedule
 from service.config import ConfigError, Settings
-from service.domain.events import RULE_FAILED, RULE_FIRED, Event
+from service.domain.events import Event
+from service.domain.kinds import Kind
+from service.domain.payloads import IterationDue, RoundDue
 from service.facts import SqlFacts
 from service.jobs import run_once
 from service.runtime import Runtime
@@ -149,7 +151,7 @@ def _apply(session: Session, rule: Rule, scope: Scope, cause: str | None) -> Fir
             current = None
             chain.append(
                 session,
-                kind=RULE_FIRED,
+                kind=Kind.RULE_FIRED,
                 subject=event.subject,
                 actor=ctx.actor,
                 source=LOG_SOURCE,
@@ -171,7 +173,7 @@ def _apply(session: Session, rule: Rule, scope: Scope, cause: str | None) -> Fir
         )
         chain.append(
             session,
-            kind=RULE_FAILED,
+            kind=Kind.RULE_FAILED,
             subject=event.subject,
             actor=f"rule:{rule.id}"[:200],
             source=LOG_SOURCE,
@@ -203,7 +205,7 @@ def _fired_before(session: Session, rule: Rule, once: str) -> bool:
     chain._lock_for_append(session)
     rows = session.scalars(
         select(ValueLogEntry.data).where(
-            ValueLogEntry.kind == RULE_FIRED, ValueLogEntry.actor == f"rule:{rule.id}"[:200]
+            ValueLogEntry.kind == Kind.RULE_FIRED, ValueLogEntry.actor == f"rule:{rule.id}"[:200]
         )
     )
     # Filtered here: JSON operators differ between SQLite and PostgreSQL, and one rule's firings are indexed by actor.
@@ -224,24 +226,24 @@ def scheduled_events(session: Session, each: str, at: datetime) -> list[Event]:
         rounds = session.scalars(select(CheckinRound).where(CheckinRound.status == "open").order_by(CheckinRound.id))
         return [
             Event(
-                kind="clock.open_round",
+                kind=Kind.CLOCK_OPEN_ROUND,
                 source=CLOCK_SOURCE,
                 subject=f"checkin-round:{r.id}",
                 actor=CLOCK_SOURCE,
                 occurred_at=at,
-                data={"round": r.id, "hypothesis": r.hypothesis_id, "iteration": r.iteration_key, "kind": r.kind},
+                data=RoundDue(round=r.id, hypothesis=r.hypothesis_id, iteration=r.iteration_key, kind=r.kind),
             )
             for r in rounds
         ]
     iterations = session.scalars(select(Iteration.key).where(Iteration.state == "active").order_by(Iteration.key))
     return [
         Event(
-            kind="clock.active_iteration",
+            kind=Kind.CLOCK_ACTIVE_ITERATION,
             source=CLOCK_SOURCE,
             subject=key,
             actor=CLOCK_SOURCE,
             occurred_at=at,
-            data={"iteration": key},
+            data=IterationDue(iteration=key),
         )
         for key in iterations
     ]

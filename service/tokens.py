@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from service import valuelog
 from service.access import ROLES
+from service.domain.kinds import Kind
 from service.storage.models import ApiToken
 
 PREFIX = "pvm_"
@@ -40,7 +41,7 @@ def create(session: Session, *, name: str, role: str, actor: str) -> str:
     session.add(ApiToken(name=name, role=role, token_sha256=digest(token)))
     valuelog.append(
         session,
-        kind="token.created",
+        kind=Kind.TOKEN_CREATED,
         subject=f"token:{name}",
         data={"name": name, "role": role},
         actor=actor,
@@ -56,7 +57,7 @@ def revoke(session: Session, *, name: str, actor: str) -> None:
     row.revoked_at = datetime.now(UTC)
     valuelog.append(
         session,
-        kind="token.revoked",
+        kind=Kind.TOKEN_REVOKED,
         subject=f"token:{name}",
         data={"name": name, "role": row.role},
         actor=actor,

@@ -1,7 +1,7 @@
 """GitHub payloads -> domain events. Every event name is either handled here or listed in IGNORED with a reason.
 
-A ticket event's `data` is a snapshot of the issue (see `service.pipeline` for the keys); the pipeline compares it
-with stored state, so a label or milestone already known is not counted twice.
+A ticket event carries a snapshot of the issue (`TicketReport`); the pipeline compares it with stored state, so a
+label or milestone already known is not counted twice.
 """
 
 from __future__ import annotations
@@ -12,9 +12,20 @@ from typing import Any
 
 from integrations.base import Identity, is_own_comment
 from integrations.payload import Node, PayloadError, parse_time
-from service.domain import events as kinds
 from service.domain import keys
 from service.domain.events import Event, Ignored
+from service.domain.kinds import Kind
+from service.domain.payloads import (
+    Comment,
+    EpicChange,
+    IterationReport,
+    IterationState,
+    LabelChange,
+    Payload,
+    Ping,
+    PlacementReport,
+    TicketReport,
+)
 
 SOURCE = "github"
 EPIC_LABEL = "epic"
@@ -99,20 +110,20 @@ IGNORED_ACTIONS: dict[tuple[str, str], str] = {
 }
 
 _TICKET_KINDS = {
-    "opened": kinds.TICKET_CREATED,
-    "edited": kinds.TICKET_UPDATED,
-    "closed": kinds.TICKET_CLOSED,
-    "reopened": kinds.TICKET_REOPENED,
-    "deleted": kinds.TICKET_DELETED,
-    "typed": kinds.TICKET_UPDATED,
-    "untyped": kinds.TICKET_UPDATED,
+    "opened": Kind.TICKET_CREATED,
+    "edited": Kind.TICKET_UPDATED,
+    "closed": Kind.TICKET_CLOSED,
+    "reopened": Kind.TICKET_REOPENED,
+    "deleted": Kind.TICKET_DELETED,
+    "typed": Kind.TICKET_UPDATED,
+    "untyped": Kind.TICKET_UPDATED,
 }
 _MILESTONE_KINDS = {
-    "created": kinds.ITERATION_CREATED,
-    "edited": kinds.ITERATION_UPDATED,
-    "opened": kinds.ITERATION_STARTED,
-    "closed": kinds.ITERATION_CLOSED,
-    "deleted": kinds.ITERATION_DELETED,
+    "created": Kind.ITERATION_CREATED,
+    "edited": Kind.ITERATION_UPDATED,
+    "opened": Kind.ITERATION_STARTED,
+    "closed": Kind.ITERATION_CLOSED,
+    "deleted": Kind.ITERATION_DELETED,
 }
 
 
@@ -147,26 +158,24 @@ def repo_of_issue(issue: Node, body: Node) -> str:
     return repository.text("full_name")
 
 
-def milestone_data(milestone: Node, repo: str) -> dict[str, Any]:
+_MILESTONE_STATES: dict[str, IterationState] = {"open": "active", "closed": "closed"}
+
+
+def milestone_data(milestone: Node, repo: str) -> IterationReport:
     state = milestone.opt_text("state")
-    return {
-        "key": keys.github_milestone(repo, milestone.ident("number")),
-        "name": milestone.opt_text("title") or "",
-        "state": {"open": "active", "closed": "closed"}.get(state or ""),
-        "goal": milestone.opt_text("description"),
-        "start_at": _iso(milestone, "created_at"),
-        "end_at": _iso(milestone, "due_on"),
-        "url": milestone.opt_text("html_url"),
-    }
+    return IterationReport(
+        key=keys.github_milestone(repo, milestone.ident("number")),
+        name=milestone.opt_text("title") or "",
+        state=_MILESTONE_STATES.get(state or ""),
+        goal=milestone.opt_text("description"),
+        start_at=milestone.opt_time("created_at"),
+        end_at=milestone.opt_time("due_on"),
+        url=milestone.opt_text("html_url"),
+    )
 
 
-def _iso(node: Node, name: str) -> str | None:
-    moment = node.opt_time(name)
-    return moment.isoformat() if moment else None
-
-
-def ticket_data(issue: Node, repo: str, *, has_sub_issues: bool = False) -> dict[str, Any]:
-    """The issue as the pipeline stores it. Keys absent from the payload are left out, so state is not erased."""
+def ticket_data(issue: Node, repo: str, *, has_sub_issues: bool = False) -> TicketReport:
+    """The issue as the pipeline stores it. Fields absent from the payload are left out, so state is not erased."""
     data: dict[str, Any] = {
         "title": issue.opt_text("title") or "",
         "description": issue.opt_text("body"),
@@ -193,7 +202,7 @@ def ticket_data(issue: Node, repo: str, *, has_sub_issues: bool = False) -> dict
     if "milestone" in issue.data:
         data["iterations"] = [milestone_data(milestone, repo)] if milestone else []
         data["iteration_scope"] = f"github:{repo}/milestone/"
-    return data
+    return TicketReport(**data)
 
 
 def _ticket_event(kind: str, body: Node, issue: Node, **extra: bool) -> Event:
@@ -210,27 +219,27 @@ def _ticket_event(kind: str, body: Node, issue: Node, **extra: bool) -> Event:
 
 def _issues(body: Node, action: str) -> list[Event] | Ignored:
     issue = body.obj("issue")
-    snapshot_kind = _TICKET_KINDS.get(action, kinds.TICKET_UPDATED)
+    snapshot_kind = _TICKET_KINDS.get(action, Kind.TICKET_UPDATED)
     if action == "transferred":
         # The issue now lives elsewhere (the new repository sends its own `opened`); here it is gone.
-        snapshot_kind = kinds.TICKET_DELETED
+        snapshot_kind = Kind.TICKET_DELETED
     snapshot = _ticket_event(snapshot_kind, body, issue)
     result = [snapshot]
     if action in ("labeled", "unlabeled"):
         label = body.opt_obj("label")
         if label is not None:
-            kind = kinds.LABEL_ADDED if action == "labeled" else kinds.LABEL_REMOVED
-            result.append(_follow_up(snapshot, kind, {"label": label.text("name")}))
+            kind = Kind.LABEL_ADDED if action == "labeled" else Kind.LABEL_REMOVED
+            result.append(_follow_up(snapshot, kind, LabelChange(label=label.text("name"))))
     elif action in ("milestoned", "demilestoned"):
         milestone = body.opt_obj("milestone") or issue.opt_obj("milestone")
         if milestone is not None:
-            kind = kinds.ITERATION_JOINED if action == "milestoned" else kinds.ITERATION_LEFT
+            kind = Kind.ITERATION_JOINED if action == "milestoned" else Kind.ITERATION_LEFT
             iteration = milestone_data(milestone, repo_of_issue(issue, body))
-            result.append(_follow_up(snapshot, kind, {"iteration": iteration}))
+            result.append(_follow_up(snapshot, kind, PlacementReport(iteration=iteration)))
     return result
 
 
-def _follow_up(snapshot: Event, kind: str, data: dict[str, Any]) -> Event:
+def _follow_up(snapshot: Event, kind: str, data: Payload) -> Event:
     return Event(kind, snapshot.source, snapshot.subject, snapshot.actor, snapshot.occurred_at, data)
 
 
@@ -248,17 +257,17 @@ def _issue_comment(body: Node, action: str) -> list[Event] | Ignored:
     repo = repo_of_issue(issue, body)
     return [
         Event(
-            kind=kinds.COMMENT_CREATED,
+            kind=Kind.COMMENT_CREATED,
             source=SOURCE,
             subject=keys.github_issue(repo, issue.ident("number")),
             actor=f"github:{login}" if login else _actor(body),
             occurred_at=comment.opt_time("created_at"),
-            data={
-                "comment_id": comment.ident("id"),
-                "author": login,
-                "body": comment.opt_text("body") or "",
-                "url": comment.opt_text("html_url"),
-            },
+            data=Comment(
+                comment_id=comment.ident("id"),
+                author=login,
+                body=comment.opt_text("body") or "",
+                url=comment.opt_text("html_url"),
+            ),
         )
     ]
 
@@ -270,9 +279,9 @@ def _milestone(body: Node, action: str) -> list[Event] | Ignored:
     milestone = body.obj("milestone")
     repo = body.obj("repository").text("full_name")
     data = milestone_data(milestone, repo)
-    if kind == kinds.ITERATION_DELETED:
-        data["state"] = "deleted"
-    return [Event(kind, SOURCE, data["key"], _actor(body), milestone.opt_time("updated_at"), data)]
+    if kind == Kind.ITERATION_DELETED:
+        data = data.model_copy(update={"state": "deleted"})
+    return [Event(kind, SOURCE, data.key, _actor(body), milestone.opt_time("updated_at"), data)]
 
 
 def _sub_issues(body: Node, action: str) -> list[Event] | Ignored:
@@ -281,11 +290,11 @@ def _sub_issues(body: Node, action: str) -> list[Event] | Ignored:
     parent, child = body.obj("parent_issue"), body.obj("sub_issue")
     added = action.endswith("_added")
     # A GitHub issue with sub-issues is an epic (DESIGN.md), so the parent's snapshot says so when one is added.
-    parent_event = _ticket_event(kinds.TICKET_UPDATED, body, parent, has_sub_issues=added)
-    child_event = _ticket_event(kinds.TICKET_UPDATED, body, child)
-    kind = kinds.EPIC_LINKED if added else kinds.EPIC_UNLINKED
+    parent_event = _ticket_event(Kind.TICKET_UPDATED, body, parent, has_sub_issues=added)
+    child_event = _ticket_event(Kind.TICKET_UPDATED, body, child)
+    kind = Kind.EPIC_LINKED if added else Kind.EPIC_UNLINKED
     link = Event(
-        kind, SOURCE, child_event.subject, _actor(body), child_event.occurred_at, {"epic": parent_event.subject}
+        kind, SOURCE, child_event.subject, _actor(body), child_event.occurred_at, EpicChange(epic=parent_event.subject)
     )
     return [parent_event, child_event, link]
 
@@ -307,20 +316,21 @@ def _projects_v2_item(body: Node, action: str) -> list[Event] | Ignored:
     occurred = item.opt_time("updated_at")
     actor = _actor(body)
     result: list[Event] = []
-    for side, kind in (("from", kinds.ITERATION_LEFT), ("to", kinds.ITERATION_JOINED)):
+    for side, kind in (("from", Kind.ITERATION_LEFT), ("to", Kind.ITERATION_JOINED)):
         value = field.opt_obj(side)
         if value is None:
             continue
         iteration = _project_iteration(project, value)
         if side == "to":
-            result.append(Event(kinds.ITERATION_UPDATED, SOURCE, iteration["key"], actor, None, iteration))
-        result.append(Event(kind, SOURCE, subject, actor, occurred, {"iteration": iteration, "node_id": node_id}))
+            result.append(Event(Kind.ITERATION_UPDATED, SOURCE, iteration.key, actor, None, iteration))
+        placement = PlacementReport(iteration=iteration, node_id=node_id)
+        result.append(Event(kind, SOURCE, subject, actor, occurred, placement))
     if not result:
         return Ignored("projects_v2_item edited: the iteration change names neither the old nor the new iteration")
     return result
 
 
-def _project_iteration(project: str, value: Node) -> dict[str, Any]:
+def _project_iteration(project: str, value: Node) -> IterationReport:
     start = value.opt_text("start_date")
     duration = value.opt_integer("duration")
     start_at = parse_time(start, f"{value.path}.start_date") if start else None
@@ -328,14 +338,13 @@ def _project_iteration(project: str, value: Node) -> dict[str, Any]:
         end_at = start_at + timedelta(days=duration) if start_at and duration is not None else None
     except OverflowError:
         raise PayloadError(f"{value.path}.duration of {duration} days ends after the year 9999") from None
-    return {
-        "key": keys.github_project_iteration(project, value.ident("id")),
-        "name": value.opt_text("title") or "",
-        "state": None,  # GitHub does not say; the dates do
-        "goal": None,
-        "start_at": start_at.isoformat() if start_at else None,
-        "end_at": end_at.isoformat() if end_at else None,
-    }
+    return IterationReport(
+        key=keys.github_project_iteration(project, value.ident("id")),
+        name=value.opt_text("title") or "",
+        state=None,  # GitHub does not say; the dates do
+        start_at=start_at,
+        end_at=end_at,
+    )
 
 
 def _ping(body: Node, _action: str) -> list[Event] | Ignored:
@@ -350,11 +359,11 @@ def _ping(body: Node, _action: str) -> list[Event] | Ignored:
         name = (sender.opt_text("login") if sender else None) or "unknown"
     return [
         Event(
-            kind=kinds.TRACKER_PINGED,
+            kind=Kind.TRACKER_PINGED,
             source=SOURCE,
             subject=f"github:{name}",
             actor=_actor(body),
-            data={"tracker": name, "hook_id": body.opt_ident("hook_id"), "zen": body.opt_text("zen")},
+            data=Ping(tracker=name, hook_id=body.opt_ident("hook_id"), zen=body.opt_text("zen")),
         )
     ]
 

@@ -14,9 +14,10 @@ from typing import Any
 
 from integrations.base import Identity, is_own_comment
 from integrations.payload import Node, parse_time
-from service.domain import events as kinds
 from service.domain import keys
 from service.domain.events import Event, Ignored
+from service.domain.kinds import Kind
+from service.domain.payloads import Comment, IterationReport, LabelChange, Payload, PlacementReport, TicketReport
 
 SOURCE = "gitlab"
 ISSUE_EVENTS = ("Issue Hook", "Confidential Issue Hook")
@@ -67,17 +68,17 @@ def _project_path(body: Node) -> str | None:
     return project.opt_text("path_with_namespace") if project else None
 
 
-def _ticket_data(attributes: Node, labels: list[str]) -> dict[str, Any]:
+def _ticket_data(attributes: Node, labels: list[str]) -> TicketReport:
     issue_type = attributes.opt_text("type")
-    return {
-        "title": attributes.opt_text("title") or "",
-        "description": attributes.opt_text("description") or "",
-        "state": "closed" if attributes.opt_text("state") == "closed" else "open",
-        "url": attributes.opt_text("url"),
-        "issue_type": issue_type,
-        "labels": labels,
-        "is_epic": (issue_type or "").lower() == EPIC_LABEL or EPIC_LABEL in [x.lower() for x in labels],
-    }
+    return TicketReport(
+        title=attributes.opt_text("title") or "",
+        description=attributes.opt_text("description") or "",
+        state="closed" if attributes.opt_text("state") == "closed" else "open",
+        url=attributes.opt_text("url"),
+        issue_type=issue_type,
+        labels=labels,
+        is_epic=(issue_type or "").lower() == EPIC_LABEL or EPIC_LABEL in [x.lower() for x in labels],
+    )
 
 
 def _issue(payload: Mapping[str, Any]) -> list[Event] | Ignored:
@@ -90,11 +91,11 @@ def _issue(payload: Mapping[str, Any]) -> list[Event] | Ignored:
     labels = _label_titles(attributes.opt_objects("labels") or body.opt_objects("labels"))
     at, actor = _time(attributes, "updated_at"), _actor(body)
 
-    def event(kind: str, data: dict[str, Any]) -> Event:
+    def event(kind: str, data: Payload) -> Event:
         return Event(kind, SOURCE, subject, actor, at, data)
 
     def membership(kind: str, key: str) -> Event:
-        return event(kind, {"iteration": {"key": key}})
+        return event(kind, PlacementReport(iteration=IterationReport(key=key)))
 
     snapshot = _ticket_data(attributes, labels)
     iteration_keys = _iteration_keys(project_path)
@@ -102,33 +103,33 @@ def _issue(payload: Mapping[str, Any]) -> list[Event] | Ignored:
     if action == "open":
         placed = [key_of(ident) for name, key_of in iteration_keys.items() if (ident := attributes.opt_ident(name))]
         return [
-            event(kinds.TICKET_CREATED, snapshot),
-            *(event(kinds.LABEL_ADDED, {"label": name}) for name in labels),
-            *(membership(kinds.ITERATION_JOINED, key) for key in placed),
+            event(Kind.TICKET_CREATED, snapshot),
+            *(event(Kind.LABEL_ADDED, LabelChange(label=name)) for name in labels),
+            *(membership(Kind.ITERATION_JOINED, key) for key in placed),
         ]
     if action == "close":
-        return [event(kinds.TICKET_CLOSED, snapshot)]
+        return [event(Kind.TICKET_CLOSED, snapshot)]
     if action == "reopen":
-        return [event(kinds.TICKET_REOPENED, snapshot)]
+        return [event(Kind.TICKET_REOPENED, snapshot)]
     if action != "update":
         return Ignored(f"GitLab issue action {action!r} is not acted on")
-    result = [event(kinds.TICKET_UPDATED, snapshot)]
+    result = [event(Kind.TICKET_UPDATED, snapshot)]
     changes = body.opt_obj("changes")
     label_change = changes.opt_obj("labels") if changes else None
     if label_change is not None:
         before = _label_titles(label_change.opt_objects("previous"))
         after = _label_titles(label_change.opt_objects("current"))
-        result += [event(kinds.LABEL_ADDED, {"label": name}) for name in after if name not in before]
-        result += [event(kinds.LABEL_REMOVED, {"label": name}) for name in before if name not in after]
+        result += [event(Kind.LABEL_ADDED, LabelChange(label=name)) for name in after if name not in before]
+        result += [event(Kind.LABEL_REMOVED, LabelChange(label=name)) for name in before if name not in after]
     for name, key_of in iteration_keys.items():
         change = changes.opt_obj(name) if changes else None
         if change is None:
             continue
         left, joined = change.opt_ident("previous"), change.opt_ident("current")
         if left:
-            result.append(membership(kinds.ITERATION_LEFT, key_of(left)))
+            result.append(membership(Kind.ITERATION_LEFT, key_of(left)))
         if joined:
-            result.append(membership(kinds.ITERATION_JOINED, key_of(joined)))
+            result.append(membership(Kind.ITERATION_JOINED, key_of(joined)))
     return result
 
 
@@ -151,16 +152,16 @@ def _note(payload: Mapping[str, Any]) -> list[Event] | Ignored:
     user = body.opt_obj("user")
     return [
         Event(
-            kinds.COMMENT_CREATED,
+            Kind.COMMENT_CREATED,
             SOURCE,
             keys.gitlab_issue(project_path, issue.ident("iid")),
             _actor(body),
             _time(attributes, "created_at"),
-            {
-                "author": ((user.opt_text("username") or user.opt_text("name")) if user else None) or "",
-                "body": text,
-                "comment_id": attributes.ident("id"),
-                "url": attributes.opt_text("url"),
-            },
+            Comment(
+                author=((user.opt_text("username") or user.opt_text("name")) if user else None) or "",
+                body=text,
+                comment_id=attributes.ident("id"),
+                url=attributes.opt_text("url"),
+            ),
         )
     ]

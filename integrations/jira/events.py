@@ -13,9 +13,20 @@ from typing import Any
 
 from integrations.base import Identity, is_own_comment
 from integrations.payload import Node, PayloadError
-from service.domain import events as kinds
 from service.domain import keys
 from service.domain.events import Event, Ignored
+from service.domain.kinds import Kind
+from service.domain.payloads import (
+    Comment,
+    EpicChange,
+    IterationReport,
+    IterationState,
+    LabelChange,
+    ParentReport,
+    Payload,
+    PlacementReport,
+    TicketReport,
+)
 
 SOURCE = "jira"
 
@@ -61,16 +72,16 @@ IGNORED: dict[str, str] = {
 }
 
 _SPRINT_KINDS = {
-    "sprint_created": kinds.ITERATION_CREATED,
-    "sprint_updated": kinds.ITERATION_UPDATED,
-    "sprint_started": kinds.ITERATION_STARTED,
-    "sprint_closed": kinds.ITERATION_CLOSED,
-    "sprint_deleted": kinds.ITERATION_DELETED,
+    "sprint_created": Kind.ITERATION_CREATED,
+    "sprint_updated": Kind.ITERATION_UPDATED,
+    "sprint_started": Kind.ITERATION_STARTED,
+    "sprint_closed": Kind.ITERATION_CLOSED,
+    "sprint_deleted": Kind.ITERATION_DELETED,
 }
 _ISSUE_KINDS = {
-    "jira:issue_created": kinds.TICKET_CREATED,
-    "jira:issue_updated": kinds.TICKET_UPDATED,
-    "jira:issue_deleted": kinds.TICKET_DELETED,
+    "jira:issue_created": Kind.TICKET_CREATED,
+    "jira:issue_updated": Kind.TICKET_UPDATED,
+    "jira:issue_deleted": Kind.TICKET_DELETED,
 }
 SPRINT_SCOPE = "jira:sprint/"
 # Jira Server sends sprints as strings: com.atlassian.greenhopper.service.sprint.Sprint@1f[id=3,state=ACTIVE,...]
@@ -135,30 +146,26 @@ def _adf_text(node: Mapping[str, Any]) -> str:
     return separator.join(parts) + ("\n" if node.get("type") == "paragraph" else "")
 
 
-def sprint_data(sprint: Node) -> dict[str, Any]:
+def sprint_data(sprint: Node) -> IterationReport:
     """A sprint from a sprint event or a Sprint field value; every field except the id is optional."""
-    state = (sprint.opt_text("state") or "").lower() or None
-    return {
-        "key": keys.jira_sprint(sprint.ident("id")),
-        "name": sprint.opt_text("name") or "",
-        "state": state if state in ("future", "active", "closed") else None,
-        "goal": sprint.opt_text("goal"),
-        "start_at": _iso(sprint, "startDate"),
-        "end_at": _iso(sprint, "endDate"),
+    state = (sprint.opt_text("state") or "").lower()
+    return IterationReport(
+        key=keys.jira_sprint(sprint.ident("id")),
+        name=sprint.opt_text("name") or "",
+        state=_SPRINT_STATES.get(state),
+        goal=sprint.opt_text("goal"),
+        start_at=sprint.opt_time("startDate"),
+        end_at=sprint.opt_time("endDate"),
         # Sprint ids are site-wide; the board says which team's cadence a sprint belongs to.
-        "board": next((board for name in _BOARD_FIELDS if (board := sprint.opt_ident(name))), None),
-    }
+        board=next((board for name in _BOARD_FIELDS if (board := sprint.opt_ident(name))), None),
+    )
 
 
 _BOARD_FIELDS = ("originBoardId", "boardId", "rapidViewId")  # Cloud, the Agile API, Server's Sprint strings
+_SPRINT_STATES: dict[str, IterationState] = {"future": "future", "active": "active", "closed": "closed"}
 
 
-def _iso(node: Node, name: str) -> str | None:
-    moment = node.opt_time(name)
-    return moment.isoformat() if moment else None
-
-
-def _server_sprint(text: str, path: str) -> dict[str, Any] | None:
+def _server_sprint(text: str, path: str) -> IterationReport | None:
     match = _SERVER_SPRINT.match(text.strip())
     if not match:
         return None
@@ -170,7 +177,7 @@ def _server_sprint(text: str, path: str) -> dict[str, Any] | None:
     return sprint_data(Node(values, path))
 
 
-def sprints_in(fields: Node) -> list[dict[str, Any]] | None:
+def sprints_in(fields: Node) -> list[IterationReport] | None:
     """The Sprint field found by its value's shape (its id differs per site); None when the payload has none."""
     for name, value in fields.data.items():
         if not name.startswith("customfield_") or not isinstance(value, list) or not value:
@@ -188,8 +195,8 @@ def sprints_in(fields: Node) -> list[dict[str, Any]] | None:
     return None
 
 
-def ticket_data(issue: Node) -> dict[str, Any]:
-    """The issue as the pipeline stores it. Keys absent from the payload are left out, so state is not erased."""
+def ticket_data(issue: Node) -> TicketReport:
+    """The issue as the pipeline stores it. Fields absent from the payload are left out, so state is not erased."""
     fields = issue.opt_obj("fields") or Node({}, f"{issue.path}.fields")
     data: dict[str, Any] = {
         "title": fields.opt_text("summary") or "",
@@ -211,7 +218,7 @@ def ticket_data(issue: Node) -> dict[str, Any]:
     if sprints is not None:
         data["iterations"] = sprints
         data["iteration_scope"] = SPRINT_SCOPE
-    return data
+    return TicketReport(**data)
 
 
 def _parent(fields: Node, issuetype: Node | None) -> dict[str, Any]:
@@ -226,10 +233,8 @@ def _parent(fields: Node, issuetype: Node | None) -> dict[str, Any]:
     if parent_is_epic is False or (parent_is_epic is None and is_subtask):
         return {}
     key = keys.jira_issue(parent.text("key"))
-    return {
-        "epic": key,
-        "parent": {"key": key, "title": (parent_fields.opt_text("summary") if parent_fields else None) or ""},
-    }
+    title = (parent_fields.opt_text("summary") if parent_fields else None) or ""
+    return {"epic": key, "parent": ParentReport(key=key, title=title)}
 
 
 def _browse_url(issue: Node) -> str | None:
@@ -252,7 +257,7 @@ def _issue_event(body: Node, kind: str) -> list[Event] | Ignored:
     for item in changelog.objects("items") if changelog and changelog.has("items") else []:
         result.extend(_changelog_events(item, subject, actor, occurred, issuetype))
     comment = body.opt_obj("comment")
-    if comment is not None and kind != kinds.TICKET_DELETED and not is_own_comment(comment.opt_text("body")):
+    if comment is not None and kind != Kind.TICKET_DELETED and not is_own_comment(comment.opt_text("body")):
         result.append(_comment_event(comment, subject, body))
     return result
 
@@ -266,15 +271,15 @@ def _split(value: str | None, separator: str | None) -> list[str]:
 def _changelog_events(item: Node, subject: str, actor: str, occurred: Any, issuetype: Node | None) -> list[Event]:
     field = item.opt_text("field") or ""
 
-    def event(kind: str, data: dict[str, Any]) -> Event:
+    def event(kind: str, data: Payload) -> Event:
         return Event(kind, SOURCE, subject, actor, occurred, data)
 
     if field == "labels":
         # Jira writes the whole label set before and after, space-separated.
         before = set(_split(item.opt_text("fromString"), None))
         after = set(_split(item.opt_text("toString"), None))
-        return [event(kinds.LABEL_ADDED, {"label": name}) for name in sorted(after - before)] + [
-            event(kinds.LABEL_REMOVED, {"label": name}) for name in sorted(before - after)
+        return [event(Kind.LABEL_ADDED, LabelChange(label=name)) for name in sorted(after - before)] + [
+            event(Kind.LABEL_REMOVED, LabelChange(label=name)) for name in sorted(before - after)
         ]
     if field in ("IssueParentAssociation", "Epic Link", "Parent"):
         if issuetype is not None and issuetype.opt_bool("subtask"):
@@ -282,9 +287,9 @@ def _changelog_events(item: Node, subject: str, actor: str, occurred: Any, issue
         result = []
         old, new = item.opt_text("fromString"), item.opt_text("toString")
         if old and old != new:
-            result.append(event(kinds.EPIC_UNLINKED, {"epic": keys.jira_issue(old.strip())}))
+            result.append(event(Kind.EPIC_UNLINKED, EpicChange(epic=keys.jira_issue(old.strip()))))
         if new and old != new:
-            result.append(event(kinds.EPIC_LINKED, {"epic": keys.jira_issue(new.strip())}))
+            result.append(event(Kind.EPIC_LINKED, EpicChange(epic=keys.jira_issue(new.strip()))))
         return result
     if field == "Sprint" or (item.opt_text("fieldId") or "") == "sprint":
         before_ids = _split(item.opt_text("from"), ",")
@@ -295,11 +300,12 @@ def _changelog_events(item: Node, subject: str, actor: str, occurred: Any, issue
         result = []
         for sprint_id in before_ids:
             if sprint_id not in after_ids:
-                result.append(event(kinds.ITERATION_LEFT, {"iteration": {"key": keys.jira_sprint(sprint_id)}}))
+                left = IterationReport(key=keys.jira_sprint(sprint_id))
+                result.append(event(Kind.ITERATION_LEFT, PlacementReport(iteration=left)))
         for sprint_id in after_ids:
             if sprint_id not in before_ids:
-                iteration = {"key": keys.jira_sprint(sprint_id), "name": named.get(sprint_id, "")}
-                result.append(event(kinds.ITERATION_JOINED, {"iteration": iteration}))
+                joined = IterationReport(key=keys.jira_sprint(sprint_id), name=named.get(sprint_id, ""))
+                result.append(event(Kind.ITERATION_JOINED, PlacementReport(iteration=joined)))
         return result
     return []
 
@@ -308,17 +314,17 @@ def _comment_event(comment: Node, subject: str, body: Node) -> Event:
     author = comment.opt_obj("author")
     who = _person(author)
     return Event(
-        kind=kinds.COMMENT_CREATED,
+        kind=Kind.COMMENT_CREATED,
         source=SOURCE,
         subject=subject,
         actor=who or _actor(body),
         occurred_at=comment.opt_time("created") or body.opt_time("timestamp"),
-        data={
-            "comment_id": comment.ident("id"),
-            "author": who,
-            "author_name": author.opt_text("displayName") if author else None,
-            "body": comment.opt_text("body") or "",
-        },
+        data=Comment(
+            comment_id=comment.ident("id"),
+            author=who,
+            author_name=author.opt_text("displayName") if author else None,
+            body=comment.opt_text("body") or "",
+        ),
     )
 
 
@@ -337,12 +343,11 @@ def _sprint_event(body: Node, kind: str) -> list[Event] | Ignored:
     if sprint is None or not sprint.has("id"):
         return Ignored("sprint event without a sprint id: nothing to attach it to")
     data = sprint_data(sprint)
-    if kind == kinds.ITERATION_STARTED:
-        data["state"] = "active"
-    elif kind == kinds.ITERATION_CLOSED:
-        data["state"] = "closed"
-        data["completed_at"] = _iso(sprint, "completeDate")
-    elif kind == kinds.ITERATION_DELETED:
-        data["state"] = "deleted"
+    if kind == Kind.ITERATION_STARTED:
+        data = data.model_copy(update={"state": "active"})
+    elif kind == Kind.ITERATION_CLOSED:
+        data = data.model_copy(update={"state": "closed", "completed_at": sprint.opt_time("completeDate")})
+    elif kind == Kind.ITERATION_DELETED:
+        data = data.model_copy(update={"state": "deleted"})
     occurred = body.opt_time("timestamp")
-    return [Event(kind, SOURCE, data["key"], _actor(body), occurred, data)]
+    return [Event(kind, SOURCE, data.key, _actor(body), occurred, data)]

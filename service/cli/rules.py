@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from integrations import registry
 from integrations.base import Identity
@@ -19,6 +20,7 @@ from service import pipeline
 from service.cli.context import fail, load_runtime, require_schema
 from service.config import ConfigError, Settings
 from service.domain.events import Event, Ignored
+from service.domain.payloads import problems, recorded
 from service.inbox.payloads import events_of
 from service.reactions import FIRED, Firing, evaluate
 from service.untrusted import Refused, read_json
@@ -110,13 +112,20 @@ def _domain_events(payload: Any, path: Path) -> list[Event]:
         data = item.get("data") or {}
         if not isinstance(data, Mapping):
             fail(f"{path}: item {index}: `data` must be an object", 2)
+        kind = str(item["kind"])
+        try:
+            payload = recorded(kind, data)
+        except ValidationError as exc:  # data that kind cannot carry
+            fail(f"{path}: item {index} ({kind}): {problems(exc)}", 2)
+        except ValueError as exc:  # an unknown kind
+            fail(f"{path}: item {index}: {exc}", 2)
         events.append(
             Event(
-                kind=str(item["kind"]),
+                kind=kind,
                 source=str(item.get("source") or "test"),
                 subject=str(item["subject"]),
                 actor=str(item.get("actor") or "pvm-rules-test"),
-                data=dict(data),
+                data=payload,
             )
         )
     return events

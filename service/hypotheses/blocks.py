@@ -22,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules.taxonomy import Taxonomy
-from service.domain.events import HYPOTHESIS_INVALID, Event
+from service.domain.events import Event
+from service.domain.kinds import Kind
 from service.hypotheses import commands
 from service.hypotheses.schema import HypothesisFields, HypothesisInvalid, NewHypothesis, validate
 from service.hypotheses.vocabulary import current_taxonomy
@@ -239,7 +240,7 @@ def _already_reported(session: Session, epic_key: str, ref: str, sha256: str) ->
     """Re-sent invalid text for a block that has no hypothesis yet (e.g. a label change re-sends the description)."""
     rows = session.scalars(
         select(ValueLogEntry)
-        .where(ValueLogEntry.subject == epic_key, ValueLogEntry.kind == HYPOTHESIS_INVALID)
+        .where(ValueLogEntry.subject == epic_key, ValueLogEntry.kind == Kind.HYPOTHESIS_INVALID)
         .order_by(ValueLogEntry.seq.desc())
         .limit(50)
     )

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from rules.taxonomy import Taxonomy
 from service import valuelog
-from service.domain import events
 from service.domain.events import Event
+from service.domain.kinds import Kind
+from service.domain.payloads import HypothesisChange, HypothesisRejected, Payload, ReadingRecorded
 from service.hypotheses.schema import (
     FIELDS,
     LIFECYCLE_FIELDS,
@@ -26,8 +27,6 @@ from service.hypotheses.schema import (
     validate,
 )
 from service.storage.models import Epic, Hypothesis, Reading
-
-READING_RECORDED = "reading.recorded"
 
 
 class EpicUnknown(LookupError):
@@ -70,8 +69,8 @@ def as_dict(hypothesis: Hypothesis) -> dict[str, Any]:
     }
 
 
-def _log(session: Session, kind: str, subject: str, data: dict[str, Any], *, actor: str, source: str) -> Event:
-    valuelog.append(session, kind=kind, subject=subject, data=data, actor=actor, source=source)
+def _log(session: Session, kind: str, subject: str, data: Payload, *, actor: str, source: str) -> Event:
+    valuelog.append(session, kind=kind, subject=subject, data=data.logged(), actor=actor, source=source)
     return Event(kind=kind, source=source, subject=subject, actor=actor, occurred_at=datetime.now(UTC), data=data)
 
 
@@ -108,15 +107,10 @@ def create(
     )
     session.add(hypothesis)
     session.flush()
-    data = {
-        "epic": epic_key,
-        "origin": origin,
-        "block": block_ref,
-        "old": None,
-        "new": snapshot(hypothesis),
-        "reason": reason,
-    }
-    event = _log(session, events.HYPOTHESIS_CREATED, subject_of(hypothesis), data, actor=actor, source=source)
+    data = HypothesisChange(
+        epic=epic_key, origin=origin, block=block_ref, old=None, new=snapshot(hypothesis), reason=reason
+    )
+    event = _log(session, Kind.HYPOTHESIS_CREATED, subject_of(hypothesis), data, actor=actor, source=source)
     return hypothesis, event
 
 
@@ -145,8 +139,8 @@ def _apply(
     for name, change in changes.items():
         setattr(hypothesis, name, change["new"])
     retired = changes.get("status", {}).get("new") == "retired"
-    kind = events.HYPOTHESIS_RETIRED if retired else events.HYPOTHESIS_UPDATED
-    data = {"epic": hypothesis.epic_key, "changes": changes, "reason": reason}
+    kind = Kind.HYPOTHESIS_RETIRED if retired else Kind.HYPOTHESIS_UPDATED
+    data = HypothesisChange(epic=hypothesis.epic_key, changes=changes, reason=reason)
     return _log(session, kind, subject_of(hypothesis), data, actor=actor, source=source)
 
 
@@ -221,15 +215,15 @@ def add_reading(
     reading = Reading(hypothesis_id=hypothesis.id, value=value, date=on, source=reading_source, actor=actor)
     session.add(reading)
     session.flush()
-    data = {
-        "epic": hypothesis.epic_key,
-        "reading": reading.id,
-        "measure": (hypothesis.measure or {}).get("name"),
-        "value": value,
-        "date": on.isoformat(),
-        "source": reading_source,
-    }
-    return reading, _log(session, READING_RECORDED, subject_of(hypothesis), data, actor=actor, source=source)
+    data = ReadingRecorded(
+        epic=hypothesis.epic_key,
+        reading=reading.id,
+        measure=(hypothesis.measure or {}).get("name"),
+        value=value,
+        date=on.isoformat(),
+        source=reading_source,
+    )
+    return reading, _log(session, Kind.READING_RECORDED, subject_of(hypothesis), data, actor=actor, source=source)
 
 
 def record_invalid(
@@ -241,4 +235,5 @@ def record_invalid(
     source: str,
 ) -> Event:
     """A hypothesis that could not be accepted (a block in a tracker): logged on the epic so the author can be told."""
-    return _log(session, events.HYPOTHESIS_INVALID, epic_key, {"epic": epic_key, **data}, actor=actor, source=source)
+    rejected = HypothesisRejected(epic=epic_key, **data)
+    return _log(session, Kind.HYPOTHESIS_INVALID, epic_key, rejected, actor=actor, source=source)

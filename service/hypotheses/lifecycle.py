@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from service import valuelog
 from service.domain.events import Event
+from service.domain.kinds import Kind
+from service.domain.payloads import PhaseChange
 from service.hypotheses import commands
 from service.storage.models import Epic, Hypothesis
-
-EPIC_PHASE_CHANGED = "epic.phase_changed"
 
 
 def _move(
@@ -35,11 +35,11 @@ def _move(
         return []
     old = epic.phase
     epic.phase = to
-    data = {"epic": epic.key, "changes": {"phase": {"old": old, "new": to}}, "reason": reason, **(extra or {})}
-    valuelog.append(session, kind=EPIC_PHASE_CHANGED, subject=epic.key, data=data, actor=actor, source=source)
-    happened = [
-        Event(EPIC_PHASE_CHANGED, source, epic.key, actor, occurred_at=datetime.now(UTC), data=data),
-    ]
+    data = PhaseChange(epic=epic.key, changes={"phase": {"old": old, "new": to}}, reason=reason, **(extra or {}))
+    valuelog.append(
+        session, kind=Kind.EPIC_PHASE_CHANGED, subject=epic.key, data=data.logged(), actor=actor, source=source
+    )
+    happened = [Event(Kind.EPIC_PHASE_CHANGED, source, epic.key, actor, occurred_at=datetime.now(UTC), data=data)]
     hypotheses = session.scalars(
         select(Hypothesis)
         .where(Hypothesis.epic_key == epic.key, Hypothesis.status != "retired")

@@ -1,18 +1,20 @@
 """From a delivery's body to checked domain events: the same steps at intake and in the worker.
 
 Intake refuses (400) what the worker could not process: the body is read with the limits of `service.untrusted`,
-the tracker's normaliser runs, and every event it makes is checked against the state's limits
-(`service.domain.incoming`). The worker repeats these steps on the stored body, so an acknowledged delivery
-always gets past them.
+the tracker's normaliser runs, and every event it makes is checked: a kind a tracker may report, with its typed
+payload, within the state's limits (`service.domain.payloads`). The worker repeats these steps on the stored body,
+so an acknowledged delivery always gets past them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from integrations.base import Identity, Integration
 from integrations.payload import PayloadError
-from service.domain import incoming, limits
+from service.domain import limits, payloads
 from service.domain.events import Event, Ignored
 from service.untrusted import Refused, read_json
 
@@ -52,11 +54,13 @@ def events_of(integration: Integration, identity: Identity, payload: dict[str, A
         outcome = integration.normalise(identity, payload)
     except PayloadError as exc:
         raise Unacceptable(f"the payload is malformed: {exc}") from None
+    except ValidationError as exc:  # a payload model refused a value: an identifier over its limit, say
+        raise Unacceptable(f"the payload cannot be stored: {exc.title}: {payloads.problems(exc)}") from None
     if isinstance(outcome, Ignored):
         return outcome
     for event in outcome:
         try:
-            incoming.check(event)
-        except incoming.EventInvalid as exc:
+            payloads.check(event)
+        except payloads.EventInvalid as exc:
             raise Unacceptable(f"the payload cannot be stored: {exc}") from None
     return outcome

@@ -19,7 +19,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from integrations import registry
 from integrations.base import Identity
 from service import pipeline, reactions
-from service.domain.events import DELIVERY_FAILED, Ignored
+from service.domain.events import Ignored
+from service.domain.kinds import Kind
 from service.inbox.payloads import events_of, read
 from service.runtime import Runtime
 from service.storage.models import Delivery
@@ -134,7 +135,7 @@ def _fail(runtime: Runtime, item: Claim, error: str, *, permanent: bool = False)
             )
             chain.append(
                 session,
-                kind=DELIVERY_FAILED,
+                kind=Kind.DELIVERY_FAILED,
                 subject=f"delivery:{row.id}",
                 actor="worker",
                 source=row.source,

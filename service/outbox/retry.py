@@ -7,6 +7,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from service import valuelog
+from service.domain.kinds import Kind
 from service.storage.models import OutboxItem, utcnow
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def retry(session: Session, item_id: int, *, actor: str) -> OutboxItem:
     item.lease_until = item.finished_at = None
     valuelog.append(
         session,
-        kind="outbox.retried",
+        kind=Kind.OUTBOX_RETRIED,
         subject=f"outbox:{item.id}",
         data={"tracker": item.tracker, "action": item.action, "target": item.target, "was": previous, "error": error},
         actor=actor,

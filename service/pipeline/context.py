@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
 from rules.taxonomy import Taxonomy
 from service.domain.events import Event
+from service.domain.payloads import Payload
 from service.valuelog import chain
+
+P = TypeVar("P", bound=Payload)
 
 
 @dataclass
@@ -19,22 +22,30 @@ class Step:
     taxonomy: Taxonomy
     event: Event
 
-    def derive(self, kind: str, subject: str, data: dict[str, Any]) -> Event:
+    def reported(self, model: type[P]) -> P:
+        """The event's payload as the integration reported it; anything else is a bug in the integration."""
+        data = self.event.data
+        if not isinstance(data, model):
+            raise TypeError(f"{self.event.kind} must carry a {model.__name__}, not a {type(data).__name__}")
+        return data
+
+    def derive(self, kind: str, subject: str, data: Payload) -> Event:
         """A domain event that actually happened because of `event` (returned so rules can run over it)."""
         return Event(kind, self.event.source, subject, self.event.actor, self.event.occurred_at, data)
 
-    def record(self, kind: str, subject: str, data: dict[str, Any], extra: dict[str, Any] | None = None) -> Event:
+    def record(self, kind: str, subject: str, data: Payload) -> Event:
         """Write a value-log entry in the caller's transaction and return the matching domain event.
 
-        `extra` goes on the returned event only (e.g. a long description the log need not repeat).
+        The entry holds `data.logged()` (a payload may keep fields for the rules only, e.g. a long description)
+        and when the tracker said it happened.
         """
-        logged = dict(data)
+        logged = data.logged()
         if self.event.occurred_at is not None:
             logged.setdefault("occurred_at", self.event.occurred_at)
         chain.append(
             self.session, kind=kind, subject=subject, data=logged, actor=self.event.actor, source=self.event.source
         )
-        return self.derive(kind, subject, {**data, **(extra or {})})
+        return self.derive(kind, subject, data)
 
 
 def is_stale(state_clock: datetime | None, event_clock: datetime | None) -> bool:

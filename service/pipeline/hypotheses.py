@@ -6,12 +6,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules.taxonomy import Taxonomy
-from service.domain import events as kinds
 from service.domain.events import Event
+from service.domain.kinds import Kind
 from service.hypotheses import blocks, lifecycle
 from service.storage.models import Epic, Iteration, Ticket, TicketIteration
 
-_DESCRIPTION_EVENTS = (kinds.TICKET_CREATED, kinds.TICKET_UPDATED, kinds.TICKET_REOPENED)
+_DESCRIPTION_EVENTS = (Kind.TICKET_CREATED, Kind.TICKET_UPDATED, Kind.TICKET_REOPENED)
 
 
 def follow_up(session: Session, happened: list[Event], taxonomy: Taxonomy) -> list[Event]:
@@ -32,17 +32,18 @@ def follow_up(session: Session, happened: list[Event], taxonomy: Taxonomy) -> li
                 source=event.source,
                 taxonomy=taxonomy,
             )
-        if event.kind == kinds.TICKET_CLOSED and _epic(session, event.subject):
+        if event.kind == Kind.TICKET_CLOSED and _epic(session, event.subject):
             result += lifecycle.on_epic_closed(session, epic_key=event.subject, actor=event.actor, source=event.source)
-        elif event.kind == kinds.TICKET_REOPENED and _epic(session, event.subject):
+        elif event.kind == Kind.TICKET_REOPENED and _epic(session, event.subject):
             result += lifecycle.on_epic_reopened(
                 session, epic_key=event.subject, actor=event.actor, source=event.source
             )
-        elif event.kind == kinds.ITERATION_JOINED:
-            iteration = session.get(Iteration, str(event.data.get("iteration", "")))
+        elif event.kind == Kind.ITERATION_JOINED:
+            joined = event.data.about_iteration()
+            iteration = session.get(Iteration, joined) if joined else None
             if iteration is not None and iteration.state == "active":
                 result += _work_started(session, [event.subject], iteration.key, event)
-        elif event.kind == kinds.ITERATION_STARTED:
+        elif event.kind == Kind.ITERATION_STARTED:
             members = session.scalars(
                 select(TicketIteration.ticket_key).where(
                     TicketIteration.iteration_key == event.subject, TicketIteration.left_at.is_(None)

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from service.domain import events as kinds
 from service.domain.events import Event
+from service.domain.kinds import Kind
+from service.domain.payloads import LabelChange
 from service.pipeline.context import Step
 from service.storage.models import Label
 
@@ -28,25 +29,30 @@ def add(step: Step, ticket_key: str, name: str) -> list[Event]:
         added_at=step.event.occurred_at or datetime.now(UTC),
     )
     step.session.add(label)
-    data = {"label": name, "dimension": label.dimension, "polarity": label.polarity}
+    data = _change(label)
     if parsed is None:
-        return [step.derive(kinds.LABEL_ADDED, ticket_key, data)]  # not a value label: state only, no log entry
+        return [step.derive(Kind.LABEL_ADDED, ticket_key, data)]  # not a value label: state only, no log entry
     if parsed.dimension is None:
         # Stored (so removing it later is seen) but logged as unknown, with the closest known slug to suggest.
-        unknown = {**data, "written": parsed.written, "suggestion": parsed.suggestion}
-        return [step.derive(kinds.LABEL_ADDED, ticket_key, data), step.record(kinds.LABEL_UNKNOWN, ticket_key, unknown)]
-    return [step.record(kinds.LABEL_ADDED, ticket_key, data)]
+        unknown = data.model_copy(update={"written": parsed.written, "suggestion": parsed.suggestion})
+        return [step.derive(Kind.LABEL_ADDED, ticket_key, data), step.record(Kind.LABEL_UNKNOWN, ticket_key, unknown)]
+    return [step.record(Kind.LABEL_ADDED, ticket_key, data)]
 
 
 def remove(step: Step, ticket_key: str, name: str) -> list[Event]:
     label = step.session.get(Label, (ticket_key, name))
     if label is None:
         return []
-    data = {"label": name, "dimension": label.dimension, "polarity": label.polarity}
+    data = _change(label)
     step.session.delete(label)
     if label.polarity is None:
-        return [step.derive(kinds.LABEL_REMOVED, ticket_key, data)]
-    return [step.record(kinds.LABEL_REMOVED, ticket_key, data)]
+        return [step.derive(Kind.LABEL_REMOVED, ticket_key, data)]
+    return [step.record(Kind.LABEL_REMOVED, ticket_key, data)]
+
+
+def _change(label: Label) -> LabelChange:
+    polarity = label.polarity if label.polarity in ("value", "value-risk") else None
+    return LabelChange(label=label.name, dimension=label.dimension, polarity=polarity)  # type: ignore[arg-type]
 
 
 def replace_all(step: Step, ticket_key: str, wanted: list[str]) -> list[Event]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy import func, select
 
 from integrations.github.events import NODE_PREFIX
-from service.domain import events as kinds
 from service.domain.events import Event
+from service.domain.kinds import Kind
+from service.domain.payloads import EpicChange, LabelChange, PlacementReport, TicketChange, TicketReport
 from service.pipeline import iterations, labels
 from service.pipeline.context import Step, is_stale, later
 from service.storage.models import Epic, Ticket, ValueLogEntry
@@ -17,7 +17,7 @@ from service.storage.models import Epic, Ticket, ValueLogEntry
 log = logging.getLogger(__name__)
 
 _TEXT_FIELDS = ("title", "description", "url", "issue_type")
-_STATE_KINDS = {"closed": kinds.TICKET_CLOSED, "open": kinds.TICKET_REOPENED, "deleted": kinds.TICKET_DELETED}
+_STATE_KINDS = {"closed": Kind.TICKET_CLOSED, "open": Kind.TICKET_REOPENED, "deleted": Kind.TICKET_DELETED}
 
 
 def resolve(step: Step) -> Ticket | None:
@@ -50,7 +50,7 @@ def _ensure_epic(step: Step, ticket: Ticket) -> None:
 
 def _logged_created(step: Step, key: str) -> bool:
     """A ticket first known by reference (a stub) is still 'first seen' when its own snapshot arrives."""
-    found = select(ValueLogEntry.seq).where(ValueLogEntry.subject == key, ValueLogEntry.kind == kinds.TICKET_CREATED)
+    found = select(ValueLogEntry.seq).where(ValueLogEntry.subject == key, ValueLogEntry.kind == Kind.TICKET_CREATED)
     return step.session.scalar(found.limit(1)) is not None
 
 
@@ -60,7 +60,7 @@ def _has_children(step: Step, key: str) -> bool:
 
 def apply_snapshot(step: Step) -> list[Event]:
     """ticket.created / updated / closed / reopened / deleted: the event's data is the ticket as the tracker has it."""
-    event, data = step.event, dict(step.event.data)
+    event, report = step.event, step.reported(TicketReport)
     ticket = step.session.get(Ticket, event.subject)
     if ticket is not None and is_stale(ticket.source_updated_at, event.occurred_at):
         log.info("%s %s is older than the stored state; recorded, not applied", event.kind, event.subject)
@@ -70,47 +70,52 @@ def apply_snapshot(step: Step) -> list[Event]:
         ticket = _stub(step, event.subject)
     before = {name: getattr(ticket, name) for name in (*_TEXT_FIELDS, "state", "is_epic")}
     for name in _TEXT_FIELDS:
-        if name in data and data[name] is not None:
-            setattr(ticket, name, data[name])
-    if data.get("node_id"):
-        ticket.node_id = data["node_id"]
-    state = "deleted" if event.kind == kinds.TICKET_DELETED else data.get("state", ticket.state)
+        if getattr(report, name) is not None:
+            setattr(ticket, name, getattr(report, name))
+    if report.node_id:
+        ticket.node_id = report.node_id
+    state = "deleted" if event.kind == Kind.TICKET_DELETED else report.state or ticket.state
     ticket.state = state
-    if data.get("is_epic") or (ticket.is_epic and _has_children(step, ticket.key)):
+    if report.is_epic or (ticket.is_epic and _has_children(step, ticket.key)):
         _ensure_epic(step, ticket)
-    elif "is_epic" in data:
+    elif report.says("is_epic"):
         ticket.is_epic = False
     ticket.source_updated_at = later(ticket.source_updated_at, event.occurred_at)
     step.session.flush()
 
     result: list[Event] = []
-    summary = {"title": ticket.title, "url": ticket.url, "is_epic": ticket.is_epic, "state": ticket.state}
     # The description rides on the domain event (hypothesis blocks are parsed from it) but not in the log.
-    extra = {"description": ticket.description, "epic": ticket.epic_key}
+    now = TicketChange(
+        title=ticket.title,
+        url=ticket.url,
+        is_epic=ticket.is_epic,
+        state=ticket.state,
+        description=ticket.description,
+        epic=ticket.epic_key,
+    )
     if first_seen:
-        result.append(step.record(kinds.TICKET_CREATED, ticket.key, summary, extra))
+        result.append(step.record(Kind.TICKET_CREATED, ticket.key, now))
         if ticket.state in ("closed", "deleted"):
-            result.append(step.record(_STATE_KINDS[ticket.state], ticket.key, summary, extra))
+            result.append(step.record(_STATE_KINDS[ticket.state], ticket.key, now))
     else:
         if state != before["state"]:
-            result.append(step.record(_STATE_KINDS.get(state, kinds.TICKET_UPDATED), ticket.key, summary, extra))
+            result.append(step.record(_STATE_KINDS.get(state, Kind.TICKET_UPDATED), ticket.key, now))
         changed = [name for name in (*_TEXT_FIELDS, "is_epic") if getattr(ticket, name) != before[name]]
-        details = {**summary, "changed": changed}
+        details = now.model_copy(update={"changed": changed})
         # Title, description (hypothesis blocks live there) and epic-ness are value-relevant; url and type are not.
         if {"title", "description", "is_epic"} & set(changed):
-            result.append(step.record(kinds.TICKET_UPDATED, ticket.key, details, extra))
+            result.append(step.record(Kind.TICKET_UPDATED, ticket.key, details))
         elif changed:
-            result.append(step.derive(kinds.TICKET_UPDATED, ticket.key, {**details, **extra}))
+            result.append(step.derive(Kind.TICKET_UPDATED, ticket.key, details))
 
     if ticket.state == "deleted":
         return result
-    if data.get("labels") is not None:
-        result += labels.replace_all(step, ticket.key, list(data["labels"]))
-    if "epic" in data:
-        parent = data.get("parent") or {}
-        result += link_epic(step, ticket, data["epic"], parent.get("title", ""))
-    if data.get("iterations") is not None:
-        result += iterations.replace_all(step, ticket.key, list(data["iterations"]), str(data["iteration_scope"]))
+    if report.labels is not None:
+        result += labels.replace_all(step, ticket.key, report.labels)
+    if report.says("epic"):
+        result += link_epic(step, ticket, report.epic, report.parent.title if report.parent else "")
+    if report.iterations is not None and report.iteration_scope:
+        result += iterations.replace_all(step, ticket.key, report.iterations, report.iteration_scope)
     return result
 
 
@@ -119,12 +124,12 @@ def link_epic(step: Step, ticket: Ticket, epic_key: str | None, epic_title: str 
         return []
     result: list[Event] = []
     if ticket.epic_key:
-        result.append(step.record(kinds.EPIC_UNLINKED, ticket.key, {"epic": ticket.epic_key}))
+        result.append(step.record(Kind.EPIC_UNLINKED, ticket.key, EpicChange(epic=ticket.epic_key)))
     ticket.epic_key = epic_key
     if epic_key:
         epic = step.session.get(Ticket, epic_key) or _stub(step, epic_key, epic_title)
         _ensure_epic(step, epic)
-        result.append(step.record(kinds.EPIC_LINKED, ticket.key, {"epic": epic_key}))
+        result.append(step.record(Kind.EPIC_LINKED, ticket.key, EpicChange(epic=epic_key)))
     return result
 
 
@@ -143,8 +148,8 @@ def apply_label(step: Step) -> list[Event]:
     ticket = _explicit(step)
     if ticket is None:
         return []
-    name = str(step.event.data["label"])
-    if step.event.kind == kinds.LABEL_ADDED:
+    name = step.reported(LabelChange).label
+    if step.event.kind == Kind.LABEL_ADDED:
         return labels.add(step, ticket.key, name)
     return labels.remove(step, ticket.key, name)
 
@@ -153,8 +158,8 @@ def apply_epic_link(step: Step) -> list[Event]:
     ticket = _explicit(step)
     if ticket is None:
         return []
-    epic_key = str(step.event.data["epic"])
-    if step.event.kind == kinds.EPIC_LINKED:
+    epic_key = step.reported(EpicChange).epic
+    if step.event.kind == Kind.EPIC_LINKED:
         return link_epic(step, ticket, epic_key)
     return link_epic(step, ticket, None) if ticket.epic_key == epic_key else []
 
@@ -163,7 +168,7 @@ def apply_membership(step: Step) -> list[Event]:
     ticket = _explicit(step)
     if ticket is None:
         return []
-    info: dict[str, Any] = dict(step.event.data["iteration"])
-    if step.event.kind == kinds.ITERATION_JOINED:
-        return iterations.join(step, ticket.key, info)
-    return iterations.leave(step, ticket.key, str(info["key"]))
+    iteration = step.reported(PlacementReport).iteration
+    if step.event.kind == Kind.ITERATION_JOINED:
+        return iterations.join(step, ticket.key, iteration)
+    return iterations.leave(step, ticket.key, iteration.key)

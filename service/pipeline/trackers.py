@@ -5,13 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from service.domain.events import Event
+from service.domain.payloads import Ping
 from service.pipeline.context import Step
 from service.storage.models import Tracker
 
 
 def apply_ping(step: Step) -> list[Event]:
     event = step.event
-    name = str(event.data.get("tracker") or event.subject)
+    name = step.reported(Ping).tracker
     found = step.session.scalars(select(Tracker).where(Tracker.kind == event.source, Tracker.name == name)).first()
     if found is None:
         step.session.add(Tracker(kind=event.source, name=name))

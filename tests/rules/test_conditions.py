@@ -11,6 +11,16 @@ from rules.conditions import OPERATORS, parse_condition
 from rules.errors import PackError, Where
 from rules.scope import Scope
 from service.domain.events import Event
+from service.domain.payloads import Payload
+
+
+class Labelled(Payload):
+    """A payload with a text, a list and a number, so every operator meets every kind of value."""
+
+    label: str
+    labels: list[str]
+    score: int
+
 
 WHERE = Where("test.yaml", "r1", "when")
 EVENT = Event(
@@ -18,7 +28,7 @@ EVENT = Event(
     source="github",
     subject="github:acme/portal#3",
     actor="octocat",
-    data={"label": "value-risk:privacy", "labels": ["bug", "value-risk:privacy"], "score": 2},
+    data=Labelled(label="value-risk:privacy", labels=["bug", "value-risk:privacy"], score=2),
 )
 
 

@@ -90,7 +90,7 @@ def test_ex_ante_nudge_not_for_tickets_without_an_epic(app: Flask) -> None:
     with runtime(app).transaction() as session:
         s.ticket(session, "jira:PORT-40")
         s.sprint(session, "jira:sprint/37", 1)
-        firings = fire(app, session, s.event("iteration.joined", "jira:PORT-40", iteration="jira:sprint/37", epic=None))
+        firings = fire(app, session, s.event("iteration.joined", "jira:PORT-40", iteration="jira:sprint/37"))
         assert fired_ids(firings) == [] and outbox(session) == []
 
 
@@ -526,7 +526,12 @@ def test_react_returns_what_acted(app: Flask) -> None:
 
 def test_events_no_rule_listens_to_cost_nothing(app: Flask) -> None:
     with runtime(app).transaction() as session:
-        assert fire(app, session, s.event("ticket.updated", "jira:PORT-1"), s.event("tracker.pinged", "jira:x")) == []
+        assert (
+            fire(
+                app, session, s.event("ticket.updated", "jira:PORT-1"), s.event("tracker.pinged", "jira:x", tracker="x")
+            )
+            == []
+        )
         assert log_entries(session, "rule.fired") == []
     assert load_rules().for_kind("ticket.updated") == []
 

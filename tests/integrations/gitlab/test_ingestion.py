@@ -10,8 +10,8 @@ import pytest
 
 from integrations import registry
 from integrations.base import Identity, Integration, WebhookError
-from service.domain import events as kinds
 from service.domain.events import Event, Ignored
+from service.domain.kinds import Kind
 from tests.conftest import FIXTURES, GITLAB_SECRET, make_settings
 
 HOOKS = {"issue": "Issue Hook", "note": "Note Hook", "push": "Push Hook"}
@@ -69,50 +69,54 @@ def test_identity_from_headers() -> None:
 def test_opened_issue_is_created_with_its_labels_and_its_milestone() -> None:
     result = _events("issue__opened")
     assert isinstance(result, list)
-    assert [(e.kind, e.data.get("label")) for e in result] == [
-        (kinds.TICKET_CREATED, None),
-        (kinds.LABEL_ADDED, "value:transparency"),
-        (kinds.LABEL_ADDED, "bug"),
-        (kinds.ITERATION_JOINED, None),
+    assert [(e.kind, e.data.plain().get("label")) for e in result] == [
+        (Kind.TICKET_CREATED, None),
+        (Kind.LABEL_ADDED, "value:transparency"),
+        (Kind.LABEL_ADDED, "bug"),
+        (Kind.ITERATION_JOINED, None),
     ]
     created = result[0]
     assert created.subject == KEY and created.source == "gitlab" and created.actor == "gitlab:amira.haddad"
     assert created.occurred_at is not None and created.occurred_at.isoformat() == "2026-11-20T10:15:00+00:00"
-    assert created.data["title"] == "Show refusal reasons to applicants"
-    assert created.data["state"] == "open" and created.data["labels"] == ["value:transparency", "bug"]
-    assert created.data["url"].endswith("/-/issues/5") and created.data["is_epic"] is False
-    assert result[-1].data == {"iteration": {"key": "gitlab:digital-services/benefits-portal/milestone/31"}}
-    assert created.data["description"].startswith("Applicants cannot see")
+    assert created.data.plain()["title"] == "Show refusal reasons to applicants"
+    assert created.data.plain()["state"] == "open" and created.data.plain()["labels"] == ["value:transparency", "bug"]
+    assert created.data.plain()["url"].endswith("/-/issues/5") and created.data.plain()["is_epic"] is False
+    assert result[-1].data.plain() == {"iteration": {"key": "gitlab:digital-services/benefits-portal/milestone/31"}}
+    assert created.data.plain()["description"].startswith("Applicants cannot see")
 
 
 def test_close_and_reopen() -> None:
     closed, reopened = _events("issue__closed"), _events("issue__reopened")
     assert isinstance(closed, list) and isinstance(reopened, list)
-    assert [e.kind for e in closed] == [kinds.TICKET_CLOSED] and closed[0].data["state"] == "closed"
-    assert [e.kind for e in reopened] == [kinds.TICKET_REOPENED] and reopened[0].data["state"] == "open"
+    assert [e.kind for e in closed] == [Kind.TICKET_CLOSED] and closed[0].data.plain()["state"] == "closed"
+    assert [e.kind for e in reopened] == [Kind.TICKET_REOPENED] and reopened[0].data.plain()["state"] == "open"
 
 
 def test_label_changes_become_added_and_removed() -> None:
     result = _events("issue__labels_changed")
     assert isinstance(result, list)
-    assert [(e.kind, e.data.get("label")) for e in result] == [
-        (kinds.TICKET_UPDATED, None),
-        (kinds.LABEL_ADDED, "value:accessibility-inclusion"),
-        (kinds.LABEL_ADDED, "value:transparancy"),
-        (kinds.LABEL_REMOVED, "bug"),
+    assert [(e.kind, e.data.plain().get("label")) for e in result] == [
+        (Kind.TICKET_UPDATED, None),
+        (Kind.LABEL_ADDED, "value:accessibility-inclusion"),
+        (Kind.LABEL_ADDED, "value:transparancy"),
+        (Kind.LABEL_REMOVED, "bug"),
     ]
-    assert result[0].data["labels"] == ["value:transparency", "value:accessibility-inclusion", "value:transparancy"]
+    assert result[0].data.plain()["labels"] == [
+        "value:transparency",
+        "value:accessibility-inclusion",
+        "value:transparancy",
+    ]
 
 
 def test_iteration_and_milestone_changes() -> None:
     result = _events("issue__iteration_changed")
     assert isinstance(result, list)
-    assert [(e.kind, (e.data.get("iteration") or {}).get("key")) for e in result] == [
-        (kinds.TICKET_UPDATED, None),
-        (kinds.ITERATION_LEFT, "gitlab:digital-services/iteration/1206"),
-        (kinds.ITERATION_JOINED, "gitlab:digital-services/iteration/1207"),
-        (kinds.ITERATION_LEFT, "gitlab:digital-services/benefits-portal/milestone/31"),
-        (kinds.ITERATION_JOINED, "gitlab:digital-services/benefits-portal/milestone/32"),
+    assert [(e.kind, (e.data.plain().get("iteration") or {}).get("key")) for e in result] == [
+        (Kind.TICKET_UPDATED, None),
+        (Kind.ITERATION_LEFT, "gitlab:digital-services/iteration/1206"),
+        (Kind.ITERATION_JOINED, "gitlab:digital-services/iteration/1207"),
+        (Kind.ITERATION_LEFT, "gitlab:digital-services/benefits-portal/milestone/31"),
+        (Kind.ITERATION_JOINED, "gitlab:digital-services/benefits-portal/milestone/32"),
     ]
 
 
@@ -120,9 +124,9 @@ def test_issue_comment_is_a_comment_event() -> None:
     result = _events("note__issue_comment")
     assert isinstance(result, list) and len(result) == 1
     comment = result[0]
-    assert comment.kind == kinds.COMMENT_CREATED and comment.subject == KEY and comment.actor == "gitlab:jberg"
-    assert comment.data["author"] == "jberg" and comment.data["comment_id"] == "553210"
-    assert comment.data["body"].startswith("/value +1 transparency")
+    assert comment.kind == Kind.COMMENT_CREATED and comment.subject == KEY and comment.actor == "gitlab:jberg"
+    assert comment.data.plain()["author"] == "jberg" and comment.data.plain()["comment_id"] == "553210"
+    assert comment.data.plain()["body"].startswith("/value +1 transparency")
 
 
 @pytest.mark.parametrize(

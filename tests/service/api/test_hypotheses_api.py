@@ -269,4 +269,4 @@ def test_block_sync_outside_an_app_reads_the_rules_dir_from_the_environment(app,
             actor="jira:abc",
             source="jira",
         )
-    assert event.kind == "hypothesis.created" and event.data["new"]["dimensions"] == ["transparency"]
+    assert event.kind == "hypothesis.created" and event.data.plain()["new"]["dimensions"] == ["transparency"]

@@ -145,7 +145,7 @@ def test_editing_the_block_updates_with_old_and_new_values(rt) -> None:
     with rt.transaction() as session:
         events = _sync(session, GITHUB_EPIC, edited, actor="github:maria")
     assert [e.kind for e in events] == ["hypothesis.updated"]
-    assert events[0].data["changes"] == {
+    assert events[0].data.plain()["changes"] == {
         "dimensions": {
             "old": ["transparency", "trust-legitimacy"],
             "new": ["transparency", "participation"],  # the alias openness is transparency, listed once
@@ -166,8 +166,8 @@ def test_removing_the_block_retires_with_reason_and_readding_starts_a_new_one(rt
     with rt.transaction() as session:
         events = _sync(session, GITHUB_EPIC, without)
         assert [e.kind for e in events] == ["hypothesis.retired"]
-        assert events[0].data["reason"] == "its value-hypothesis block was removed from the epic description"
-        assert events[0].data["changes"]["status"] == {"old": "proposed", "new": "retired"}
+        assert events[0].data.plain()["reason"] == "its value-hypothesis block was removed from the epic description"
+        assert events[0].data.plain()["changes"]["status"] == {"old": "proposed", "new": "retired"}
     with rt.transaction() as session:
         assert _sync(session, GITHUB_EPIC, None) == []  # already retired: nothing more to do
         assert [e.kind for e in _sync(session, GITHUB_EPIC, GITHUB_BODY)] == ["hypothesis.created"]
@@ -248,8 +248,8 @@ def test_duplicate_ids_are_invalid(rt) -> None:
         add_epic(session, GITHUB_EPIC)
         events = _sync(session, GITHUB_EPIC, _two_blocks("same", "same"))
     assert [e.kind for e in events] == ["hypothesis.created", "hypothesis.invalid"]
-    assert "already the id of the block on line 1" in events[1].data["messages"][0]
-    assert events[1].data["errors"][0]["line"] == 8  # the second block's `id:` line
+    assert "already the id of the block on line 1" in events[1].data.plain()["messages"][0]
+    assert events[1].data.plain()["errors"][0]["line"] == 8  # the second block's `id:` line
 
 
 INVALID_CASES = [
@@ -315,12 +315,12 @@ def test_invalid_block_is_logged_with_line_and_previous_version_stays(rt, block,
     with rt.transaction() as session:
         events = _sync(session, GITHUB_EPIC, description, actor="github:maria")
     assert [e.kind for e in events] == ["hypothesis.invalid"]
-    errors = events[0].data["errors"]
+    errors = events[0].data.plain()["errors"]
     wanted = [e for e in errors if e["path"] == path]
     assert wanted, errors
     assert message in wanted[0]["message"]
     assert wanted[0]["line"] == 3 + line_in_block
-    assert any(m.startswith(f"line {3 + line_in_block}: ") for m in events[0].data["messages"])
+    assert any(m.startswith(f"line {3 + line_in_block}: ") for m in events[0].data.plain()["messages"])
     with rt.transaction() as session:
         [h] = _hypotheses(session, GITHUB_EPIC)
         assert (h.statement, h.dimensions, h.status) == ("Valid", ["outcomes"], "proposed")
@@ -335,7 +335,10 @@ def test_new_invalid_block_is_reported_once_then_created_when_fixed(rt) -> None:
     with rt.transaction() as session:
         add_epic(session, JIRA_EPIC)
         [event] = _sync(session, JIRA_EPIC, broken, source="jira")
-        assert event.data["hypothesis"] is None and "did you mean 'transparency'" in event.data["messages"][0]
+        assert (
+            event.data.plain()["hypothesis"] is None
+            and "did you mean 'transparency'" in event.data.plain()["messages"][0]
+        )
         assert _sync(session, JIRA_EPIC, broken + "\nmore text", source="jira") == []
         fixed = broken.replace("transparancy", "transparency")
         assert [e.kind for e in _sync(session, JIRA_EPIC, fixed, source="jira")] == ["hypothesis.created"]
@@ -345,7 +348,7 @@ def test_unclosed_block_is_invalid(rt) -> None:
     with rt.transaction() as session:
         add_epic(session, JIRA_EPIC)
         [event] = _sync(session, JIRA_EPIC, "h2. Wert\n{code:value-hypothesis}\nstatement: s\ndimensions: [outcomes]\n")
-    assert event.data["errors"] == [
+    assert event.data.plain()["errors"] == [
         {
             "line": 2,
             "path": "$",
@@ -362,13 +365,13 @@ def test_status_change_in_a_block_needs_a_reason(rt) -> None:
     with rt.transaction() as session:
         [event] = _sync(session, GITHUB_EPIC, base.format(extra="status: active\n"))
         assert event.kind == "hypothesis.invalid"
-        assert event.data["errors"][0]["path"] == "reason" and event.data["errors"][0]["line"] == 4
+        assert event.data.plain()["errors"][0]["path"] == "reason" and event.data.plain()["errors"][0]["line"] == 4
         [event] = _sync(session, GITHUB_EPIC, base.format(extra="status: active\nreason: pilot started in Kassel\n"))
         assert event.kind == "hypothesis.updated"
-        assert event.data["changes"] == {"status": {"old": "proposed", "new": "active"}}
-        assert event.data["reason"] == "pilot started in Kassel"
+        assert event.data.plain()["changes"] == {"status": {"old": "proposed", "new": "active"}}
+        assert event.data.plain()["reason"] == "pilot started in Kassel"
         # Leaving `status` out of the block later keeps the status: lifecycle fields move only when written.
-        assert _sync(session, GITHUB_EPIC, base.format(extra="owner: Kassel team\n"))[0].data["changes"] == {
+        assert _sync(session, GITHUB_EPIC, base.format(extra="owner: Kassel team\n"))[0].data.plain()["changes"] == {
             "owner": {"old": None, "new": "Kassel team"}
         }
         assert _hypotheses(session, GITHUB_EPIC)[0].status == "active"
@@ -380,10 +383,10 @@ def test_a_new_block_that_starts_past_proposed_needs_a_reason_and_keeps_it(rt) -
         add_epic(session, JIRA_EPIC)
         [event] = _sync(session, JIRA_EPIC, base.format(extra=""), source="jira")
         assert event.kind == "hypothesis.invalid" and _hypotheses(session, JIRA_EPIC) == []
-        assert [(e["line"], e["path"]) for e in event.data["errors"]] == [(4, "reason")]
-        assert "'refuted' needs a reason" in event.data["messages"][0]
+        assert [(e["line"], e["path"]) for e in event.data.plain()["errors"]] == [(4, "reason")]
+        assert "'refuted' needs a reason" in event.data.plain()["messages"][0]
         [event] = _sync(session, JIRA_EPIC, base.format(extra="reason: the 2025 pilot showed no effect\n"))
-        assert event.kind == "hypothesis.created" and event.data["reason"] == "the 2025 pilot showed no effect"
+        assert event.kind == "hypothesis.created" and event.data.plain()["reason"] == "the 2025 pilot showed no effect"
         assert [h.status for h in _hypotheses(session, JIRA_EPIC)] == ["refuted"]
 
 
@@ -398,13 +401,13 @@ def test_a_status_changed_elsewhere_is_not_set_back_by_an_edit_of_another_line(r
         assert hypothesis.status == "active"
         set_lifecycle(session, hypothesis, status="supported", reason="appeals down 40 %", actor="t", source="api")
         [event] = _sync(session, GITHUB_EPIC, base.format(extra="owner: Kassel team\n"))
-        assert event.data["changes"] == {"owner": {"old": None, "new": "Kassel team"}}
+        assert event.data.plain()["changes"] == {"owner": {"old": None, "new": "Kassel team"}}
         assert hypothesis.status == "supported"
         # A new status change in the block, with its own reason, still applies.
         moved = base.format(extra="owner: Kassel team\n").replace("status: active", "status: refuted")
         [event] = _sync(session, GITHUB_EPIC, moved.replace("pilot started", "effect gone after a year"))
-        assert event.data["changes"] == {"status": {"old": "supported", "new": "refuted"}}
-        assert event.data["reason"] == "effect gone after a year"
+        assert event.data.plain()["changes"] == {"status": {"old": "supported", "new": "refuted"}}
+        assert event.data.plain()["reason"] == "effect gone after a year"
 
 
 def test_unknown_epic_is_refused(rt) -> None:

@@ -40,9 +40,9 @@ def test_full_cycle(rt) -> None:
             session, epic_key=EPIC, iteration_key=SPRINT, actor="jira:maria", source="jira"
         )
     assert [e.kind for e in events] == ["epic.phase_changed", "hypothesis.updated", "hypothesis.updated"]
-    assert events[0].data["changes"] == {"phase": {"old": "ex-ante", "new": "during"}}
-    assert events[0].data["iteration"] == SPRINT
-    assert events[1].data["reason"] == f"first iteration with work on the epic: {SPRINT}"
+    assert events[0].data.plain()["changes"] == {"phase": {"old": "ex-ante", "new": "during"}}
+    assert events[0].data.plain()["iteration"] == SPRINT
+    assert events[1].data.plain()["reason"] == f"first iteration with work on the epic: {SPRINT}"
     # The retired hypothesis stays where it was.
     assert _state(rt) == ("during", False, ["during", "during", "ex-ante"])
 
@@ -56,12 +56,12 @@ def test_full_cycle(rt) -> None:
 
     with rt.transaction() as session:
         events = lifecycle.on_epic_closed(session, epic_key=EPIC, actor="jira:maria", source="jira")
-    assert [e.data["changes"]["phase"] for e in events] == [{"old": "during", "new": "ex-post"}] * 3
+    assert [e.data.plain()["changes"]["phase"] for e in events] == [{"old": "during", "new": "ex-post"}] * 3
     assert _state(rt) == ("ex-post", True, ["ex-post", "ex-post", "ex-ante"])
 
     with rt.transaction() as session:
         events = lifecycle.on_epic_reopened(session, epic_key=EPIC, actor="jira:maria", source="jira")
-    assert events[0].data == {
+    assert events[0].data.plain() == {
         "epic": EPIC,
         "changes": {"phase": {"old": "ex-post", "new": "during"}},
         "reason": "the epic was reopened",
@@ -104,7 +104,7 @@ def test_status_change_needs_a_reason_and_retire_is_logged(rt) -> None:
             source="api",
         )
         assert event.kind == "hypothesis.updated"
-        assert event.data["changes"] == {
+        assert event.data.plain()["changes"] == {
             "status": {"old": "proposed", "new": "supported"},
             "confidence": {"old": None, "new": "on track"},
         }

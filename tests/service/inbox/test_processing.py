@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from service import inbox
-from service.domain.events import DELIVERY_FAILED
+from service.domain.kinds import Kind
 from service.inbox import processing
 from service.runtime import runtime
 from service.storage.models import Delivery, Ticket, ValueLogEntry
@@ -63,7 +63,7 @@ def test_poison_delivery_fails_permanently_is_logged_and_does_not_block_others(a
     assert processing.claim(runtime(any_app), now=datetime.now(UTC) + timedelta(days=3)) == []
     with runtime(any_app).transaction() as session:
         assert session.get(Ticket, "github:city-council/permits#35") is not None
-        (entry,) = session.scalars(select(ValueLogEntry).where(ValueLogEntry.kind == DELIVERY_FAILED))
+        (entry,) = session.scalars(select(ValueLogEntry).where(ValueLogEntry.kind == Kind.DELIVERY_FAILED))
         assert entry.subject == f"delivery:{bad.id}" and entry.data["delivery_id"] == "bad"
     # ... until someone replays it after a fix.
     processing.replay(runtime(any_app), "bad")

@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 
 from service import pipeline
 from service.domain.events import Event
+from service.domain.payloads import Comment, TicketReport
 from service.runtime import runtime
 
 AT = datetime(2026, 11, 20, 10, tzinfo=UTC)
 
 
 def ticket(**data: object) -> Event:
-    return Event("ticket.created", "github", "github:acme/portal#3", "github:ana", AT, data)
+    return Event("ticket.created", "github", "github:acme/portal#3", "github:ana", AT, TicketReport(**data))
 
 
 def test_returns_derived_events_for_rules(app) -> None:
@@ -22,7 +23,7 @@ def test_returns_derived_events_for_rules(app) -> None:
             ticket(title="Portal", labels=["value:transparancy", "value:a11y", "bug"], epic="github:acme/portal#1"),
             runtime(app).settings,
         )
-    kinds = [(event.kind, event.data.get("label") or event.data.get("epic")) for event in happened]
+    kinds = [(event.kind, event.data.plain().get("label") or event.data.plain().get("epic")) for event in happened]
     assert kinds == [
         ("ticket.created", None),
         ("label.added", "bug"),
@@ -32,7 +33,7 @@ def test_returns_derived_events_for_rules(app) -> None:
         ("epic.linked", "github:acme/portal#1"),
     ]
     unknown = happened[4]
-    assert unknown.data["suggestion"] == "transparency"
+    assert unknown.data.plain()["suggestion"] == "transparency"
 
 
 def test_nothing_new_returns_nothing(app) -> None:
@@ -43,7 +44,8 @@ def test_nothing_new_returns_nothing(app) -> None:
 
 
 def test_comment_passes_straight_through(app) -> None:
-    comment = Event("comment.created", "jira", "jira:PERM-12", "jira:ana", AT, {"body": "/value +1 x", "author": "a"})
+    data = Comment(comment_id="10042", body="/value +1 x", author="a")
+    comment = Event("comment.created", "jira", "jira:PERM-12", "jira:ana", AT, data)
     with runtime(app).transaction() as session:
         assert pipeline.handle(session, comment) == [comment]
 
@@ -51,8 +53,10 @@ def test_comment_passes_straight_through(app) -> None:
 def test_snapshot_event_carries_the_description_for_hypothesis_parsing(app) -> None:
     with runtime(app).transaction() as session:
         created = pipeline.handle(session, ticket(title="Epic", description="```value-hypothesis\n```", is_epic=True))
-        assert created[0].data["description"].startswith("```value-hypothesis")
-        later = Event("ticket.updated", "github", "github:acme/portal#3", "github:ana", AT, {"description": "new"})
+        assert created[0].data.plain()["description"].startswith("```value-hypothesis")
+        later = Event(
+            "ticket.updated", "github", "github:acme/portal#3", "github:ana", AT, TicketReport(description="new")
+        )
         (updated,) = pipeline.handle(session, later)
-        assert updated.kind == "ticket.updated" and updated.data["description"] == "new"
-        assert updated.data["changed"] == ["description"]
+        assert updated.kind == "ticket.updated" and updated.data.plain()["description"] == "new"
+        assert updated.data.plain()["changed"] == ["description"]
