@@ -16,13 +16,13 @@ from typing import Any
 
 import yaml
 
-from rules import taxonomy
 from rules.actions import parse_action
 from rules.conditions import parse_condition
 from rules.errors import PackError, Where
 from rules.fields import check_field
 from rules.model import Pack, Rule, RuleSet
 from rules.triggers import TRIGGERS
+from service.domain import taxonomy
 
 BUILTIN_DIR = Path(__file__).with_name("packs")
 NOT_PACKS = ("taxonomy.yaml",)

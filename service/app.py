@@ -8,8 +8,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from rules.taxonomy import TaxonomyError, load_for
 from service.config import ConfigError, Settings
+from service.domain.taxonomy import TaxonomyError, load_for
 from service.reactions import check_rules
 from service.runtime import Runtime, close_db
 from service.storage.engine import make_engine, make_session_factory

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rules.facts import split_parameter
-from rules.taxonomy import Taxonomy, ValueLabel
 from service.domain.events import Event
 from service.domain.kinds import Kind
+from service.domain.taxonomy import Taxonomy, ValueLabel
 from service.storage.models import (
     CheckinAnswer,
     CheckinPrompt,

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules import taxonomy
 from rules.actions import LOG_SOURCE, ActionContext
 from rules.errors import PackError
 from rules.fields import resolve
@@ -26,6 +25,7 @@ from rules.model import Rule, RuleSet
 from rules.scope import Scope
 from rules.triggers import Schedule
 from service.config import ConfigError, Settings
+from service.domain import taxonomy
 from service.domain.events import Event
 from service.domain.kinds import Kind
 from service.domain.payloads import IterationDue, RoundDue

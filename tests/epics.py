@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from rules.taxonomy import load
+from service.domain.taxonomy import load
 from service.storage.models import Epic, Label, Ticket
 
 

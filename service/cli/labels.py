@@ -15,7 +15,7 @@ from service.cli.context import fail
 from service.config import ConfigError, Settings
 
 if TYPE_CHECKING:  # the taxonomy and tracker clients load only when the command runs: `pvm` starts fast
-    from rules.taxonomy import Taxonomy
+    from service.domain.taxonomy import Taxonomy
 
 GITHUB_NAME_LIMIT = 50
 DESCRIPTION_LIMIT = 100
@@ -95,7 +95,7 @@ def register(cli: click.Group) -> None:
     @click.option("--repo", help="OWNER/NAME on GitHub, GROUP/PROJECT on GitLab.")
     def sync(tracker: str, repo: str | None) -> None:
         """Create or update value:<slug> and value-risk:<slug> labels from the taxonomy (idempotent)."""
-        from rules.taxonomy import load_for
+        from service.domain.taxonomy import load_for
         from service.outbox.clients import factory_for
 
         if tracker == "jira":

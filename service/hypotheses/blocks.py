@@ -21,9 +21,9 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules.taxonomy import Taxonomy
 from service.domain.events import Event
 from service.domain.kinds import Kind
+from service.domain.taxonomy import Taxonomy
 from service.hypotheses import commands
 from service.hypotheses.schema import HypothesisFields, HypothesisInvalid, NewHypothesis, validate
 from service.hypotheses.vocabulary import current_taxonomy

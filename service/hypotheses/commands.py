@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from rules.taxonomy import Taxonomy
 from service import valuelog
 from service.domain.events import Event
 from service.domain.kinds import Kind
 from service.domain.payloads import HypothesisChange, HypothesisRejected, Payload, ReadingRecorded
+from service.domain.taxonomy import Taxonomy
 from service.hypotheses.schema import (
     FIELDS,
     LIFECYCLE_FIELDS,

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, ValidationError
 
-from rules.taxonomy import Taxonomy
+from service.domain.taxonomy import Taxonomy
 from service.untrusted import Refused, check_tree
 
 PHASES = ("ex-ante", "during", "ex-post")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import current_app, has_app_context
 
-from rules.taxonomy import Taxonomy, load_for
 from service.config import Settings
+from service.domain.taxonomy import Taxonomy, load_for
 
 
 def current_taxonomy() -> Taxonomy:

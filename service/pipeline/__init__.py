@@ -18,10 +18,10 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from rules.taxonomy import load_for
 from service.config import Settings
 from service.domain.events import Event
 from service.domain.kinds import Kind
+from service.domain.taxonomy import load_for
 from service.pipeline import hypotheses, iterations, tickets, trackers
 from service.pipeline.context import Step
 

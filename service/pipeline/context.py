@@ -8,9 +8,9 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from rules.taxonomy import Taxonomy
 from service.domain.events import Event
 from service.domain.payloads import Payload
+from service.domain.taxonomy import Taxonomy
 from service.valuelog import chain
 
 P = TypeVar("P", bound=Payload)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules.taxonomy import Taxonomy
 from service.domain.events import Event
 from service.domain.kinds import Kind
+from service.domain.taxonomy import Taxonomy
 from service.hypotheses import blocks, lifecycle
 from service.storage.models import Epic, Iteration, Ticket, TicketIteration
 

@@ -10,7 +10,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from rules.taxonomy import Taxonomy
+from service.domain.taxonomy import Taxonomy
 from service.hypotheses.schema import CONFIDENCES, STATUSES, Problem
 
 

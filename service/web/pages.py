@@ -9,9 +9,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
-from rules.taxonomy import Taxonomy
 from service import tokens
 from service.access import Permission
+from service.domain.taxonomy import Taxonomy
 from service.hypotheses import commands
 from service.hypotheses.schema import HypothesisInvalid, Problem, validate
 from service.hypotheses.vocabulary import current_taxonomy

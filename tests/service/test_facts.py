@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from rules import taxonomy
 from rules.facts import CATALOGUE
+from service.domain import taxonomy
 from service.facts import SqlFacts, UnknownFact
 from service.runtime import runtime
 from tests.service import scenario as s

@@ -12,8 +12,8 @@ import responses
 from requests import PreparedRequest
 
 from integrations.github.client import make_client
-from rules.taxonomy import load
 from service.cli.labels import label_specs, sync_labels
+from service.domain.taxonomy import load
 from tests.conftest import make_settings
 from tests.helpers import run_cli
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from rules.taxonomy import load
+from service.domain.taxonomy import load
 from service.hypotheses.blocks import sync_from_description
 from service.runtime import runtime
 from service.storage.models import Hypothesis, ValueLogEntry

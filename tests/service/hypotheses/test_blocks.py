@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from rules.taxonomy import load
+from service.domain.taxonomy import load
 from service.hypotheses.blocks import find_blocks, sync_from_description
 from service.hypotheses.commands import EpicUnknown, retire, set_lifecycle
 from service.storage.models import Hypothesis, ValueLogEntry

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from rules.taxonomy import load
+from service.domain.taxonomy import load
 from service.hypotheses import commands, lifecycle
 from service.hypotheses.schema import HypothesisInvalid, validate
 from service.storage.models import Epic, Hypothesis, ValueLogEntry

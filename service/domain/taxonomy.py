@@ -7,12 +7,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-DEFAULT_FILE = Path(__file__).with_name("packs") / "taxonomy.yaml"
+# The default ships as data beside the rule packs (rules/packs/), where projects find and copy it.
+DEFAULT_FILE = Path(str(files("rules").joinpath("packs", "taxonomy.yaml")))
 # `value:<slug>`, `value-risk:<slug>` and the aliases with `/` (DESIGN.md).
 _LABEL = re.compile(r"^(value|value-risk)[:/]\s*(.+)$", re.IGNORECASE)
 

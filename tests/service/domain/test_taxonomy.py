@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rules.taxonomy import DEFAULT_FILE, TaxonomyError, load, load_for
 from service.app import create_app
 from service.config import ConfigError
+from service.domain.taxonomy import DEFAULT_FILE, TaxonomyError, load, load_for
 from tests.conftest import make_settings
 from tests.helpers import run_cli
 
