@@ -40,6 +40,12 @@ class Settings:
     gitlab_url: str = "https://gitlab.com"
     gitlab_token: str | None = None
     smtp_url: str | None = None
+    mail_from: str = "Public Value Monitor <pvm@localhost>"
+    # Hosts outbound webhooks and pulled readings may reach although they resolve to a private address.
+    allowed_private_hosts: tuple[str, ...] = ()
+    email_per_second: float = 10.0  # check-in e-mails sent per second, across all workers
+    webhook_per_second: float = 10.0  # outbound check-in webhooks per second, likewise
+    outbound_timeout: float = 10.0  # seconds an outbound webhook or a pulled reading may take
     base_url: str = "http://127.0.0.1:8000"
     rules_dir: Path | None = None
     outbound: str = "send"
@@ -93,6 +99,19 @@ class Settings:
             if value and urlsplit(value).scheme not in ("http", "https"):
                 raise ConfigError(f"{name} must be an http(s) URL, got {value!r}.")
         tracker_timeout = _seconds(get("PVM_TRACKER_TIMEOUT"), "PVM_TRACKER_TIMEOUT", 20.0)
+        outbound_timeout = _seconds(get("PVM_OUTBOUND_TIMEOUT"), "PVM_OUTBOUND_TIMEOUT", 10.0)
+        email_rate = _rate(get("PVM_EMAIL_PER_SECOND"), "PVM_EMAIL_PER_SECOND", 10.0)
+        webhook_rate = _rate(get("PVM_WEBHOOK_PER_SECOND"), "PVM_WEBHOOK_PER_SECOND", 10.0)
+        allowed_hosts = tuple(
+            host.strip().lower().rstrip(".")
+            for host in (get("PVM_ALLOWED_PRIVATE_HOSTS") or "").split(",")
+            if host.strip()
+        )
+        mail_from = get("PVM_MAIL_FROM") or "Public Value Monitor <pvm@localhost>"
+        if "@" not in mail_from:
+            raise ConfigError(
+                f"PVM_MAIL_FROM must hold an e-mail address, e.g. 'Value team <value@city.example>', got {mail_from!r}."
+            )
         allow_unsigned = (get("PVM_ALLOW_UNSIGNED_WEBHOOKS") or "").lower()
         if allow_unsigned not in ("", "0", "1", "true", "false", "yes", "no"):
             raise ConfigError("PVM_ALLOW_UNSIGNED_WEBHOOKS must be 1/true/yes or 0/false/no.")
@@ -117,6 +136,11 @@ class Settings:
             gitlab_url=(get("PVM_GITLAB_URL") or "https://gitlab.com").rstrip("/"),
             gitlab_token=get("PVM_GITLAB_TOKEN"),
             smtp_url=smtp_url,
+            mail_from=mail_from,
+            allowed_private_hosts=allowed_hosts,
+            email_per_second=email_rate,
+            webhook_per_second=webhook_rate,
+            outbound_timeout=outbound_timeout,
             base_url=(get("PVM_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
             rules_dir=Path(rules_dir).resolve() if rules_dir else None,
             outbound=outbound,
@@ -150,6 +174,18 @@ def _seconds(value: str | None, name: str, default: float) -> float:
     if not 1 <= seconds <= 300:
         raise ConfigError(f"{name} must be a number of seconds from 1 to 300, got {value!r}.")
     return seconds
+
+
+def _rate(value: str | None, name: str, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    if not 0.01 <= rate <= 1000:
+        raise ConfigError(f"{name} must be a number of sends per second from 0.01 to 1000, got {value!r}.")
+    return rate
 
 
 def _check_database_url(url: str) -> None:

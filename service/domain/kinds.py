@@ -47,8 +47,17 @@ class Kind(StrEnum):
     VALUE_ALERT = "value.alert"  # a rule raised an alert (co-destruction, divergence, ...) on an epic
     # Check-ins with stakeholders.
     CHECKIN_OPENED = "checkin.opened"  # a round of check-ins was opened for a hypothesis in an iteration
-    CHECKIN_PROMPTED = "checkin.prompted"  # a stakeholder was asked
-    CHECKIN_ANSWERED = "checkin.answered"  # a stakeholder answered
+    CHECKIN_PROMPTED = "checkin.prompted"  # a stakeholder was asked (a commitment to the contact, never the contact)
+    CHECKIN_REMINDED = "checkin.reminded"  # a stakeholder who had not answered was reminded, once
+    CHECKIN_ANSWERED = "checkin.answered"  # a stakeholder answered (the score; commitments to the texts)
+    CHECKIN_CLOSED = "checkin.closed"  # a round reached its deadline, with its response rate
+    CHECKIN_UNREACHABLE = "checkin.unreachable"  # a group the hypothesis names had nobody to ask in a round
+    # Stakeholders: people and bodies asked for check-ins.
+    STAKEHOLDER_ADDED = "stakeholder.added"  # someone was added, with their group (their contacts as commitments)
+    STAKEHOLDER_UPDATED = "stakeholder.updated"  # their group, channels or scope changed
+    STAKEHOLDER_ASSIGNED = "stakeholder.assigned"  # they were assigned to a hypothesis
+    STAKEHOLDER_UNASSIGNED = "stakeholder.unassigned"  # they were taken off it
+    STAKEHOLDER_ERASED = "stakeholder.erased"  # their personal data and texts were erased; scores and group kept
     # Access and operation.
     TOKEN_CREATED = "token.created"  # an API token was made (its name and role, never the secret)
     TOKEN_REVOKED = "token.revoked"  # an API token was revoked

@@ -249,7 +249,12 @@ class Stakeholder(Base):
     github: Mapped[str | None] = mapped_column(String(100))
     jira: Mapped[str | None] = mapped_column(String(200))
     webhook_url: Mapped[str | None] = mapped_column(String(1000))
+    # The Standard Webhooks signing secret of webhook_url, encrypted with a key derived from PVM_SECRET_KEY.
+    webhook_secret: Mapped[str | None] = mapped_column(Text)
+    # The trackers or projects followed (`github:owner/repo`, `github:owner`, `jira:PRM`); empty = all.
+    scope: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -275,8 +280,11 @@ class CheckinRound(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | closed
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the unanswered are reminded, once
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response_rate: Mapped[float | None] = mapped_column(Float)
+    # Groups the hypothesis names that had nobody to ask in this round (so a summary can say who was not asked).
+    unreachable_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class CheckinPrompt(Base):
@@ -290,9 +298,15 @@ class CheckinPrompt(Base):
     group: Mapped[str] = mapped_column(String(50))
     channel: Mapped[str] = mapped_column(String(20))  # tracker | email | webhook | link
     nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    # The outbox rows that deliver the prompt and its reminder: their status says whether it reached the person.
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    reminder_outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    link_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the link answers once
+
+    __table_args__ = (UniqueConstraint("round_id", "stakeholder_id", name="uq_checkin_prompts_round_id"),)
 
 
 class CheckinAnswer(Base):
@@ -313,6 +327,9 @@ class CheckinAnswer(Base):
     worse_off: Mapped[str | None] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(20), default="api")
     actor: Mapped[str] = mapped_column(String(200))
+    # The person's latest answer in the round counts; an earlier one stays for the record, not for the figures.
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)  # given after the round closed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
