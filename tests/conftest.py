@@ -28,8 +28,6 @@ settings.register_profile("ci", max_examples=60, derandomize=True, database=None
 settings.register_profile("thorough", max_examples=1500, **_PROPERTIES)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 POSTGRES_ADMIN_URL = os.environ.get("PVM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 GITHUB_SECRET = "gh-test-secret"

@@ -5,7 +5,7 @@ import pytest
 from integrations.base import WebhookError
 from integrations.github.webhook import identify, signature, verify
 
-# GitHub's documented vector ("Validating webhook deliveries"), quoted in the shared fixtures README.
+# The test vector of GitHub's documentation, "Validating webhook deliveries".
 VECTOR_SECRET = "It's a Secret to Everybody"
 VECTOR_BODY = b"Hello, World!"
 VECTOR_SIGNATURE = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"

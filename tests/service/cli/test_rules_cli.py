@@ -17,7 +17,7 @@ from rules.loader import BUILTIN_DIR
 from service.domain.events import Event, Ignored
 from service.runtime import runtime
 from service.storage.models import CheckinRound, OutboxItem, ValueLogEntry
-from tests.conftest import FIXTURES, SHARED_FIXTURES, build_app, make_settings
+from tests.conftest import FIXTURES, build_app, make_settings
 from tests.helpers import run_cli
 from tests.service import scenario as s
 
@@ -158,7 +158,7 @@ def test_rules_test_an_event_no_rule_wants(tmp_path: Path, db_url: str) -> None:
 
 def test_rules_test_a_raw_payload_needs_source(tmp_path: Path, db_url: str) -> None:
     _seed(tmp_path, db_url)
-    raw = SHARED_FIXTURES / "github-zulip" / "issues__labeled.json"
+    raw = FIXTURES / "github" / "zulip" / "issues__labeled.json"
     result = run_cli(["rules", "test", str(raw)], db_url, tmp_path)
     assert result.exit_code == 2
     assert "is not a domain event" in result.stderr and "--source github|jira" in result.stderr
@@ -202,14 +202,14 @@ def test_rules_test_normalises_a_raw_payload_through_the_integration(
 ) -> None:
     _seed(tmp_path, db_url)
     monkeypatch.setattr(registry, "all_integrations", lambda: {"github": _stand_in_github()})
-    labeled = SHARED_FIXTURES / "github-zulip" / "issues__labeled.json"
+    labeled = FIXTURES / "github" / "zulip" / "issues__labeled.json"
     result = run_cli(["rules", "test", str(labeled), "--source", "github", "--event", "issues"], db_url, tmp_path)
     assert result.exit_code == 0, result.output
     assert "event label.unknown github:sbansal1999/testing-gh#9" in result.stdout
     assert "rule unknown-value-label (default.yaml" in result.stdout
     missing_event = run_cli(["rules", "test", str(labeled), "--source", "github"], db_url, tmp_path)
     assert missing_event.exit_code == 2 and "X-GitHub-Event header missing; pass --event NAME" in missing_event.stderr
-    closed = SHARED_FIXTURES / "github-zulip" / "issues__closed.json"
+    closed = FIXTURES / "github" / "zulip" / "issues__closed.json"
     ignored = run_cli(["rules", "test", str(closed), "--source", "github", "--event", "issues"], db_url, tmp_path)
     assert ignored.exit_code == 0
     assert "the github integration ignores this payload: issues.closed is not about value" in ignored.stdout
@@ -218,6 +218,6 @@ def test_rules_test_normalises_a_raw_payload_through_the_integration(
 
 def test_rules_test_names_a_missing_integration(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(registry, "all_integrations", dict)
-    labeled = SHARED_FIXTURES / "github-zulip" / "issues__labeled.json"
+    labeled = FIXTURES / "github" / "zulip" / "issues__labeled.json"
     result = run_cli(["rules", "test", str(labeled), "--source", "jira"], db_url, tmp_path)
     assert result.exit_code == 2 and "no integration called 'jira'" in result.stderr

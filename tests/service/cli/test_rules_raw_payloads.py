@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from service.runtime import runtime
 from service.storage.models import OutboxItem, ValueLogEntry
-from tests.conftest import FIXTURES, SHARED_FIXTURES, build_app, make_settings
+from tests.conftest import FIXTURES, build_app, make_settings
 from tests.helpers import run_cli
 from tests.service import scenario as s
 
@@ -36,7 +36,7 @@ def _nothing_written(tmp_path: Path, url: str) -> bool:
 
 
 def test_github_issue_labeled(tmp_path: Path, db_url: str) -> None:
-    fixture = SHARED_FIXTURES / "github-zulip" / "issues__labeled.json"
+    fixture = FIXTURES / "github" / "zulip" / "issues__labeled.json"
     result = run_cli(["rules", "test", str(fixture), "--source", "github", "--event", "issues"], db_url, tmp_path)
     assert result.exit_code == 0, result.output
     assert "event label.added github:sbansal1999/testing-gh#9" in result.stdout
@@ -46,7 +46,7 @@ def test_github_issue_labeled(tmp_path: Path, db_url: str) -> None:
 
 
 def test_github_unknown_value_label_gets_the_suggestion(tmp_path: Path, db_url: str) -> None:
-    payload = json.loads((SHARED_FIXTURES / "github-zulip" / "issues__labeled.json").read_text())
+    payload = json.loads((FIXTURES / "github" / "zulip" / "issues__labeled.json").read_text())
     payload["label"]["name"] = "value:transparancy"
     payload["issue"]["labels"][0]["name"] = "value:transparancy"
     event_file = tmp_path / "issues__labeled_value.json"
@@ -60,7 +60,7 @@ def test_github_unknown_value_label_gets_the_suggestion(tmp_path: Path, db_url: 
 
 
 def test_jira_issue_updated(tmp_path: Path, db_url: str) -> None:
-    fixture = SHARED_FIXTURES / "jira-zulip" / "issue_updated__priority.json"
+    fixture = FIXTURES / "jira" / "zulip" / "issue_updated__priority.json"
     result = run_cli(["rules", "test", str(fixture), "--source", "jira"], db_url, tmp_path)
     assert result.exit_code == 0, result.output
     assert "jira:TEST-1" in result.stdout
