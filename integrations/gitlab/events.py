@@ -99,18 +99,19 @@ def _issue(payload: Mapping[str, Any]) -> list[Event] | Ignored:
 
     snapshot = _ticket_data(attributes, labels)
     iteration_keys = _iteration_keys(project_path)
+    # Where the issue is now. Joining again is a no-op in the pipeline, so every delivery can say it: a ticket
+    # first seen on a close or an edit is placed too, as GitHub and Jira snapshots place theirs.
+    placed = [key_of(ident) for name, key_of in iteration_keys.items() if (ident := attributes.opt_ident(name))]
     action = attributes.opt_text("action")
     if action == "open":
-        placed = [key_of(ident) for name, key_of in iteration_keys.items() if (ident := attributes.opt_ident(name))]
         return [
             event(Kind.TICKET_CREATED, snapshot),
             *(event(Kind.LABEL_ADDED, LabelChange(label=name)) for name in labels),
             *(membership(Kind.ITERATION_JOINED, key) for key in placed),
         ]
-    if action == "close":
-        return [event(Kind.TICKET_CLOSED, snapshot)]
-    if action == "reopen":
-        return [event(Kind.TICKET_REOPENED, snapshot)]
+    if action in ("close", "reopen"):
+        kind = Kind.TICKET_CLOSED if action == "close" else Kind.TICKET_REOPENED
+        return [event(kind, snapshot), *(membership(Kind.ITERATION_JOINED, key) for key in placed)]
     if action != "update":
         return Ignored(f"GitLab issue action {action!r} is not acted on")
     result = [event(Kind.TICKET_UPDATED, snapshot)]
@@ -130,7 +131,8 @@ def _issue(payload: Mapping[str, Any]) -> list[Event] | Ignored:
             result.append(membership(Kind.ITERATION_LEFT, key_of(left)))
         if joined:
             result.append(membership(Kind.ITERATION_JOINED, key_of(joined)))
-    return result
+    joined_already = {e.data.about_iteration() for e in result if e.kind == Kind.ITERATION_JOINED}
+    return result + [membership(Kind.ITERATION_JOINED, key) for key in placed if key not in joined_already]
 
 
 def _note(payload: Mapping[str, Any]) -> list[Event] | Ignored:

@@ -38,6 +38,22 @@ def follow_up(session: Session, happened: list[Event], taxonomy: Taxonomy) -> li
             result += lifecycle.on_epic_reopened(
                 session, epic_key=event.subject, actor=event.actor, source=event.source
             )
+        elif event.kind == Kind.EPIC_LINKED:
+            # A ticket already in a running iteration joined the epic: the epic's work has started too, however
+            # the tracker ordered the parent link and the sprint within its delivery.
+            running = session.scalars(
+                select(TicketIteration.iteration_key)
+                .join(Iteration, Iteration.key == TicketIteration.iteration_key)
+                .where(
+                    TicketIteration.ticket_key == event.subject,
+                    TicketIteration.left_at.is_(None),
+                    Iteration.state == "active",
+                )
+                .order_by(TicketIteration.iteration_key)
+                .limit(1)
+            ).first()
+            if running is not None:
+                result += _work_started(session, [event.subject], running, event)
         elif event.kind == Kind.ITERATION_JOINED:
             joined = event.data.about_iteration()
             iteration = session.get(Iteration, joined) if joined else None

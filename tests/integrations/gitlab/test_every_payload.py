@@ -28,9 +28,18 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "memberships": {(ISSUE, MILESTONE_31): "in"},
         "log": ["ticket.created", "label.added", "iteration.created", "iteration.joined"],
     },
+    # Seen first at a later delivery: placed in the milestone it is in, as an opened one would be.
     "own/issue__labels_changed": {
         "labels": {ISSUE: ["value:accessibility-inclusion", "value:transparancy", "value:transparency"]},
-        "log": ["ticket.created", "label.added", "label.unknown", "label.added"],
+        "memberships": {(ISSUE, MILESTONE_31): "in"},
+        "log": [
+            "ticket.created",
+            "label.added",
+            "label.unknown",
+            "label.added",
+            "iteration.created",
+            "iteration.joined",
+        ],
     },
     # Seen first at its iteration change: it joins the new ones (it was never known in the old ones).
     "own/issue__iteration_changed": {
@@ -38,8 +47,16 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "memberships": {(ISSUE, ITERATION_1207): "in", (ISSUE, MILESTONE_32): "in"},
         "log": ["ticket.created", "label.added", *["iteration.created", "iteration.joined"] * 2],
     },
-    "own/issue__closed": {"tickets": {ISSUE: "closed"}, "log": ["ticket.created", "ticket.closed", "label.added"]},
-    "own/issue__reopened": {"tickets": {ISSUE: "open"}, "log": ["ticket.created", "label.added"]},
+    "own/issue__closed": {
+        "tickets": {ISSUE: "closed"},
+        "memberships": {(ISSUE, MILESTONE_31): "in"},
+        "log": ["ticket.created", "ticket.closed", "label.added", "iteration.created", "iteration.joined"],
+    },
+    "own/issue__reopened": {
+        "tickets": {ISSUE: "open"},
+        "memberships": {(ISSUE, MILESTONE_31): "in"},
+        "log": ["ticket.created", "label.added", "iteration.created", "iteration.joined"],
+    },
     # A comment passes on to the rules; none in the default pack answers it outside a check-in round.
     "own/note__issue_comment": flow.NOTHING,
     "own/note__merge_request": {"ignored": "comments on 'MergeRequest' are not acted on"},
@@ -58,6 +75,12 @@ def test_payload_ends_processed_or_ignored(fresh_app: Flask, case: flow.Case) ->
     flow.check(fresh_app, "gitlab", case, EXPECTED, {})
 
 
+def moved(case: flow.Case) -> flow.Case:
+    payload = json.loads(case.body)
+    payload["object_attributes"].update(iteration_id=1207, milestone_id=32)
+    return flow.Case(f"{case.id} (moved)", case.event, json.dumps(payload).encode())
+
+
 def test_an_iteration_change_leaves_the_old_iteration_and_milestone_and_joins_the_new(fresh_app: Flask) -> None:
     """The defect this proves fixed: `issue__iteration_changed` used to end `failed` in the worker."""
     opened = json.loads(BY_ID["own/issue__opened"].body)
@@ -66,8 +89,9 @@ def test_an_iteration_change_leaves_the_old_iteration_and_milestone_and_joins_th
     steps = [
         flow.Case("opened in iteration 1206", "Issue Hook", json.dumps(opened).encode()),
         BY_ID["own/issue__iteration_changed"],
-        BY_ID["own/issue__closed"],
-        BY_ID["own/issue__reopened"],
+        # Closed and reopened after the change, so in iteration 1207 and milestone 32 (GitLab says where it is).
+        moved(BY_ID["own/issue__closed"]),
+        moved(BY_ID["own/issue__reopened"]),
     ]
     flow.send_all(fresh_app, "gitlab", steps)
     state = flow.state(fresh_app, "gitlab")

@@ -88,8 +88,11 @@ def test_opened_issue_is_created_with_its_labels_and_its_milestone() -> None:
 def test_close_and_reopen() -> None:
     closed, reopened = _events("issue__closed"), _events("issue__reopened")
     assert isinstance(closed, list) and isinstance(reopened, list)
-    assert [e.kind for e in closed] == [Kind.TICKET_CLOSED] and closed[0].data.plain()["state"] == "closed"
-    assert [e.kind for e in reopened] == [Kind.TICKET_REOPENED] and reopened[0].data.plain()["state"] == "open"
+    # Each also says where the issue is now (milestone 31), so a ticket first seen here is placed too.
+    placed = (Kind.ITERATION_JOINED, "gitlab:digital-services/benefits-portal/milestone/31")
+    assert [(e.kind, e.data.about_iteration()) for e in closed] == [(Kind.TICKET_CLOSED, None), placed]
+    assert [(e.kind, e.data.about_iteration()) for e in reopened] == [(Kind.TICKET_REOPENED, None), placed]
+    assert closed[0].data.plain()["state"] == "closed" and reopened[0].data.plain()["state"] == "open"
 
 
 def test_label_changes_become_added_and_removed() -> None:
@@ -100,6 +103,7 @@ def test_label_changes_become_added_and_removed() -> None:
         (Kind.LABEL_ADDED, "value:accessibility-inclusion"),
         (Kind.LABEL_ADDED, "value:transparancy"),
         (Kind.LABEL_REMOVED, "bug"),
+        (Kind.ITERATION_JOINED, None),  # where it is now: milestone 31
     ]
     assert result[0].data.plain()["labels"] == [
         "value:transparency",

@@ -121,3 +121,16 @@ def test_epic_closing_moves_it_ex_post(app) -> None:
     deliveries.drain(app)
     with runtime(app).transaction() as session:
         assert session.get(Epic, "jira:PERM-12").phase == "ex-post"
+
+
+def test_a_story_in_a_running_sprint_linked_to_an_epic_starts_the_epics_work(app) -> None:
+    """However the tracker orders it: here the legacy Epic Link arrives after the story joined the sprint."""
+    send(app, "sprint_created__minimal")
+    send(app, "sprint_started__sprint37")
+    send(app, "issue_created__story")  # in sprint 37, child of PERM-12: PERM-12's work has started
+    send(app, "issue_updated__epic_link")  # PERM-12 -> PERM-20 by the legacy Epic Link, the story still in sprint
+    with runtime(app).transaction() as session:
+        assert session.get(Epic, "jira:PERM-12").phase == "during"
+        assert session.get(Epic, "jira:PERM-20").phase == "during"
+    moves = [(subject, data["iteration"]) for kind, subject, data in log_entries(app) if kind == "epic.phase_changed"]
+    assert moves == [("jira:PERM-12", S37), ("jira:PERM-20", S37)]
