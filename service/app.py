@@ -20,8 +20,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     prepare_instance_dir(settings.instance_dir)
     check_taxonomy(settings)
     check_rules(settings)  # a malformed rule pack stops the start, naming the file, rule and path
+    if not settings.secret_key:  # outside production (checked at start): one made once per instance folder
+        settings = settings.with_overrides(secret_key=_development_secret(settings.instance_dir))
     app = Flask(__name__, instance_path=str(settings.instance_dir))
-    app.config["SECRET_KEY"] = settings.secret_key or _development_secret(settings.instance_dir)
+    app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_bytes
     engine = make_engine(settings)
     app.extensions["pvm"] = Runtime(settings, engine, make_session_factory(engine))

@@ -10,9 +10,9 @@ PREFIX = "/api/v1"
 
 
 def init_app(app: Flask) -> None:
-    from service.api import deliveries, epics, hypotheses, iterations, log, openapi, outbox, tokens
+    from service.api import deliveries, epics, hypotheses, iterations, log, openapi, outbox, stakeholders, tokens
 
-    for module in (log, tokens, deliveries, epics, iterations, hypotheses, outbox):
+    for module in (log, tokens, deliveries, epics, iterations, hypotheses, stakeholders, outbox):
         app.register_blueprint(module.bp, url_prefix=PREFIX)
     app.register_blueprint(openapi.bp)
     errors.init_app(app)

@@ -41,3 +41,12 @@ def tracker_of(key: str) -> str:
     if not sep or not tracker:
         raise ValueError(f"{key!r} is not a tracker-qualified key such as jira:PROJ-12 or github:owner/repo#34")
     return tracker
+
+
+def project_of(ticket_key: str) -> str:
+    """The project a ticket belongs to, as stakeholders' scopes name it: `github:owner/repo#34` ->
+    `github:owner/repo`, `gitlab:group/project#5` -> `gitlab:group/project`, `jira:PRM-12` -> `jira:PRM`."""
+    tracker, _, rest = ticket_key.partition(":")
+    if "#" in rest:
+        return f"{tracker}:{rest.split('#', 1)[0]}"
+    return f"{tracker}:{rest.rsplit('-', 1)[0]}" if "-" in rest else ticket_key

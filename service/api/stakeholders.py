@@ -1,0 +1,179 @@
+"""`/api/v1/stakeholders` and `/api/v1/hypotheses/<id>/stakeholders`: who is asked for check-ins, and about what.
+
+Auditors see each stakeholder's id, group, scope and which channels exist, never a name or contact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g
+from sqlalchemy import select
+
+from service.access import Permission
+from service.api.auth import actor, requires
+from service.api.bodies import json_body
+from service.api.errors import ApiError
+from service.api.pagination import filtered, page
+from service.checkins import stakeholders
+from service.checkins.stakeholders import NewStakeholder, StakeholderChanges, StakeholderInvalid, StakeholderUnknown
+from service.hypotheses.vocabulary import current_taxonomy
+from service.runtime import db, runtime
+from service.storage.models import Hypothesis, HypothesisStakeholder, Stakeholder
+
+bp = Blueprint("api_stakeholders", __name__)
+SOURCE = "api"
+
+
+def _personal() -> bool:
+    return g.token_role != "auditor"
+
+
+def _serialise(person: Stakeholder) -> dict[str, Any]:
+    return stakeholders.as_dict(person, personal=_personal())
+
+
+def _invalid(exc: StakeholderInvalid) -> ApiError:
+    return ApiError(
+        422, "the stakeholder is not valid; see details for each field", [p.as_dict() for p in exc.problems]
+    )
+
+
+def _person(stakeholder_id: int) -> Stakeholder:
+    try:
+        return stakeholders.get(db(), stakeholder_id)
+    except StakeholderUnknown as exc:
+        raise ApiError(404, str(exc)) from None
+
+
+def _hypothesis(hypothesis_id: int) -> Hypothesis:
+    hypothesis = db().get(Hypothesis, hypothesis_id)
+    if hypothesis is None:
+        raise ApiError(404, f"no hypothesis {hypothesis_id}; list them with GET /api/v1/hypotheses")
+    return hypothesis
+
+
+def _saved(saved: stakeholders.Saved) -> dict[str, Any]:
+    shown = _serialise(saved.person)
+    if saved.webhook_secret:
+        shown["webhook_secret"] = saved.webhook_secret  # this answer only: store it where the webhook is received
+    return shown
+
+
+@bp.get("/stakeholders")
+@requires(Permission.READ)
+def list_stakeholders() -> dict[str, Any]:
+    """Stakeholders, oldest first; filter by `group`."""
+    return page(filtered(select(Stakeholder), {"group": (Stakeholder.group, None)}), Stakeholder.id, _serialise)
+
+
+@bp.post("/stakeholders")
+@requires(Permission.WRITE_STAKEHOLDERS)
+def add_stakeholder() -> tuple[dict[str, Any], int]:
+    """Add a stakeholder (`name`, `group`; `email`, `github`, `jira`, `webhook_url`, `scope`)."""
+    try:
+        fields = stakeholders.parse(NewStakeholder, json_body())
+        saved = stakeholders.add(db(), runtime().settings, current_taxonomy(), fields, actor=actor(), source=SOURCE)
+    except StakeholderInvalid as exc:
+        raise _invalid(exc) from None
+    db().commit()
+    return _saved(saved), 201
+
+
+@bp.get("/stakeholders/<id:stakeholder_id>")
+@requires(Permission.READ)
+def get_stakeholder(stakeholder_id: int) -> dict[str, Any]:
+    """One stakeholder, with the hypotheses they are assigned to."""
+    person = _person(stakeholder_id)
+    assigned = db().scalars(
+        select(HypothesisStakeholder.hypothesis_id)
+        .where(HypothesisStakeholder.stakeholder_id == person.id)
+        .order_by(HypothesisStakeholder.hypothesis_id)
+    )
+    return {**_serialise(person), "hypotheses": list(assigned)}
+
+
+@bp.patch("/stakeholders/<id:stakeholder_id>")
+@requires(Permission.WRITE_STAKEHOLDERS)
+def change_stakeholder(stakeholder_id: int) -> dict[str, Any]:
+    """Change some fields; a new `webhook_url` gets a new signing secret, in this answer only."""
+    person = _person(stakeholder_id)
+    try:
+        changes = stakeholders.parse(StakeholderChanges, json_body())
+        saved = stakeholders.change(
+            db(), runtime().settings, current_taxonomy(), person, changes, actor=actor(), source=SOURCE
+        )
+    except StakeholderInvalid as exc:
+        raise _invalid(exc) from None
+    db().commit()
+    return _saved(saved)
+
+
+@bp.post("/stakeholders/<id:stakeholder_id>/erase")
+@requires(Permission.WRITE_STAKEHOLDERS)
+def erase_stakeholder(stakeholder_id: int) -> dict[str, Any]:
+    """Erase the person's name, contacts and answer texts; their group and scores stay in the figures."""
+    person = _person(stakeholder_id)
+    cleared = stakeholders.erase(db(), person, actor=actor(), source=SOURCE)
+    db().commit()
+    return {**_serialise(person), "answers_cleared": cleared}
+
+
+@bp.get("/hypotheses/<id:hypothesis_id>/stakeholders")
+@requires(Permission.READ)
+def list_assigned(hypothesis_id: int) -> dict[str, Any]:
+    """Who is asked about the hypothesis: those assigned or, when none are, everyone in scope of its groups."""
+    hypothesis = _hypothesis(hypothesis_id)
+    chosen = stakeholders.recipients(db(), hypothesis)
+    assigned = set(
+        db().scalars(
+            select(HypothesisStakeholder.stakeholder_id).where(HypothesisStakeholder.hypothesis_id == hypothesis.id)
+        )
+    )
+    items = [{**_serialise(person), "assigned": person.id in assigned} for person in chosen.people]
+    return {"items": items, "next": None, "unreachable_groups": chosen.unreachable}
+
+
+def _assignee() -> Stakeholder:
+    body = json_body()
+    stakeholder_id = body.get("stakeholder_id") if isinstance(body, dict) else None
+    if not isinstance(stakeholder_id, int) or isinstance(stakeholder_id, bool):
+        detail = [{"path": "stakeholder_id", "message": "a whole number is required"}]
+        raise ApiError(422, 'name the stakeholder as {"stakeholder_id": <id>}', detail)
+    if not 0 < stakeholder_id < 2**31:
+        raise ApiError(404, f"no stakeholder {stakeholder_id}; list them with GET /api/v1/stakeholders")
+    return _person(stakeholder_id)
+
+
+@bp.post("/hypotheses/<id:hypothesis_id>/stakeholders")
+@requires(Permission.WRITE_STAKEHOLDERS)
+def assign(hypothesis_id: int) -> tuple[dict[str, Any], int]:
+    """Assign a stakeholder `{"stakeholder_id": ...}`: from then on only assigned people are asked about it."""
+    hypothesis, person = _hypothesis(hypothesis_id), _assignee()
+    try:
+        added = stakeholders.assign(db(), hypothesis, person, actor=actor(), source=SOURCE)
+    except StakeholderInvalid as exc:
+        raise _invalid(exc) from None
+    db().commit()
+    return {**_serialise(person), "assigned": True}, 201 if added else 200
+
+
+@bp.delete("/hypotheses/<id:hypothesis_id>/stakeholders")
+@requires(Permission.WRITE_STAKEHOLDERS)
+def unassign_by_body(hypothesis_id: int) -> tuple[str, int]:
+    """Unassign `{"stakeholder_id": ...}`."""
+    return _unassign(_hypothesis(hypothesis_id), _assignee())
+
+
+@bp.delete("/hypotheses/<id:hypothesis_id>/stakeholders/<id:stakeholder_id>")
+@requires(Permission.WRITE_STAKEHOLDERS)
+def unassign(hypothesis_id: int, stakeholder_id: int) -> tuple[str, int]:
+    """Unassign one stakeholder."""
+    return _unassign(_hypothesis(hypothesis_id), _person(stakeholder_id))
+
+
+def _unassign(hypothesis: Hypothesis, person: Stakeholder) -> tuple[str, int]:
+    if not stakeholders.unassign(db(), hypothesis, person, actor=actor(), source=SOURCE):
+        raise ApiError(404, f"stakeholder {person.id} is not assigned to hypothesis {hypothesis.id}")
+    db().commit()
+    return "", 204
