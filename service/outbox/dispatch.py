@@ -28,7 +28,8 @@ from service.storage.models import OutboxItem, utcnow
 log = logging.getLogger(__name__)
 
 RETRYABLE = ("pending", "failed")
-# Outbox rows for these channels are not tracker actions: their own drains send them, this one leaves them alone.
+# Channels that are not trackers. Nothing sends them yet (nothing queues them yet either): this dispatcher leaves
+# such rows pending, rather than calling them skipped or failed, for the sender that will come with them.
 OTHER_CHANNELS = ("email", "webhook")
 FINAL = ("sent", "recorded", "skipped", "dead")
 LEASE = timedelta(minutes=5)  # well above a send: a few calls, each with a 20 s read timeout
