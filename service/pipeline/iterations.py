@@ -11,6 +11,7 @@ from integrations.payload import PayloadError, parse_time
 from service.domain import events as kinds
 from service.domain.events import Event
 from service.pipeline.context import Step, is_stale, later
+from service.storage.insert_once import insert_once
 from service.storage.models import Iteration, TicketIteration
 
 _STATE_KINDS = {"active": kinds.ITERATION_STARTED, "closed": kinds.ITERATION_CLOSED, "deleted": kinds.ITERATION_DELETED}
@@ -41,11 +42,13 @@ def upsert(step: Step, info: dict[str, Any], *, authoritative: bool) -> list[Eve
     row = step.session.get(Iteration, key)
     result: list[Event] = []
     state = info.get("state")
+    created = False
     if row is None:
         row = Iteration(key=key, source=step.event.source, name=info.get("name") or "", state=state or "future")
-        step.session.add(row)
         _copy(row, info)
-        step.session.flush()
+        # Tickets of several subjects join one new sprint at once: the first insert wins, the others update it.
+        row, created = insert_once(step.session, row, lambda: step.session.get(Iteration, key))
+    if created:
         result.append(step.record(kinds.ITERATION_CREATED, key, _describe(row)))
         if row.state in _STATE_KINDS:
             result.append(step.record(_STATE_KINDS[row.state], key, _describe(row)))
