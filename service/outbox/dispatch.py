@@ -280,8 +280,6 @@ def _apply(
 def dispatch_due(runtime: Runtime) -> int:
     """The worker's outbox drain: one bounded pass, returns how many rows it settled or sent."""
     # One dispatcher per runtime, living as long as it, so built clients are reused between passes.
-    dispatcher = getattr(runtime, "_outbox_dispatcher", None)
-    if dispatcher is None:
-        dispatcher = Dispatcher(runtime)
-        runtime._outbox_dispatcher = dispatcher  # type: ignore[attr-defined]
-    return int(dispatcher.dispatch_due())
+    if runtime.outbox_dispatcher is None:
+        runtime.outbox_dispatcher = Dispatcher(runtime)
+    return runtime.outbox_dispatcher.dispatch_due()
