@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, text
@@ -15,12 +16,17 @@ from service.config import ConfigError, Settings, redact_url
 from service.storage import migrate
 from service.storage.engine import transaction
 
+if TYPE_CHECKING:  # the dispatcher is built from a runtime, so its module imports this one
+    from service.outbox.dispatch import Dispatcher
+
 
 @dataclass
 class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    # Built by the first outbox pass and kept as long as the runtime, so tracker clients are built once.
+    outbox_dispatcher: Dispatcher | None = field(default=None, repr=False, compare=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -64,3 +64,11 @@ def events_of(integration: Integration, identity: Identity, payload: dict[str, A
         except payloads.EventInvalid as exc:
             raise Unacceptable(f"the payload cannot be stored: {exc}") from None
     return outcome
+
+
+def subject_of(outcome: list[Event] | Ignored) -> str | None:
+    """The partition key of a delivery: the subject of its first event, the ticket, epic or iteration it changes
+    (a sub-issue change names the parent first, a Projects item the issue's node id). None for ignored ones."""
+    if isinstance(outcome, Ignored) or not outcome:
+        return None
+    return outcome[0].subject

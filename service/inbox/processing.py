@@ -1,19 +1,22 @@
 """The worker's side of the inbox: claim due deliveries with a lease, normalise, apply, and record the outcome.
 
-A lease that expires (the worker was killed mid-way) makes the delivery claimable again. A failure is kept on the
-row (`failed`, error, attempts) and retried with exponential backoff; after the last try it is `dead`. A failure
-that retrying cannot cure (the input, not the database) is marked `permanent`, logged in the value log and not
-retried until someone replays it. Each delivery is processed in its own transaction, so one poison delivery never
-blocks the others.
+Claims, leases, retries and dead rows are the work queue's (service/workqueue.py): a delivery whose worker was
+killed becomes claimable again when its lease expires; a failure is kept on the row (`failed`, error, attempts)
+and retried with exponential backoff and jitter; after the last try it is `dead`. The deliveries of one subject
+(their partition key) go one at a time, in order of receipt. A failure that retrying cannot cure (the input, not
+the database) is marked `permanent`, logged in the value log and not retried until someone replays it; it holds
+back no later delivery of its subject. Each delivery is processed in its own transaction, so one poison delivery
+never blocks the others.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from integrations import registry
@@ -25,15 +28,25 @@ from service.inbox.payloads import events_of, read
 from service.runtime import Runtime
 from service.storage.models import Delivery
 from service.valuelog import chain
+from service.workqueue import Backoff, WorkQueue
 
 log = logging.getLogger(__name__)
 
 BATCH = 20
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
-BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_CAP = timedelta(hours=2)
-RETRYABLE = ("pending", "failed")
+# 15-30 s, 30 s-1 min, 1-2 min, ... capped at 2 h: a database outage or a bug fix has time to pass.
+BACKOFF = Backoff(base=timedelta(seconds=30), cap=timedelta(hours=2))
+QUEUE = WorkQueue(
+    Delivery,
+    leased="processing",
+    lease=LEASE,
+    max_attempts=MAX_ATTEMPTS,
+    backoff=BACKOFF,
+    partition="partition_key",
+    parked="permanent",
+)
+_jitter = random.Random()
 
 
 @dataclass(frozen=True)
@@ -43,47 +56,38 @@ class Claim:
     lease_until: datetime
 
 
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, ... capped at 2 h: a tracker outage or a bug fix has time to pass."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
-
-
 def claim(runtime: Runtime, limit: int = BATCH, now: datetime | None = None, lease: timedelta = LEASE) -> list[Claim]:
-    """Lease up to `limit` due deliveries, oldest first. Expired leases count as due: their worker is gone."""
+    """Lease up to `limit` due deliveries, oldest first, at most one per subject. Expired leases count as due."""
     now = now or datetime.now(UTC)
-    lease_until = now + lease
-    due = or_(
-        and_(Delivery.status.in_(RETRYABLE), Delivery.next_attempt_at <= now, Delivery.permanent.is_(False)),
-        and_(Delivery.status == "processing", Delivery.lease_until < now),
-    )
-    query = select(Delivery).where(due).order_by(Delivery.id).limit(limit)
     with runtime.transaction() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            # Other workers skip rows this one has locked instead of waiting, so they claim different work.
-            query = query.with_for_update(skip_locked=True)
         claims = []
-        for row in session.scalars(query):
-            if row.status == "processing" and row.attempts >= MAX_ATTEMPTS:
-                # Its worker died on every try (e.g. killed by memory limits); stop handing it out.
-                row.status, row.lease_until = "dead", None
-                row.error = f"lease expired on all {row.attempts} attempts; last error: {row.error or 'none recorded'}"
+        for row in QUEUE.select_due(session, now, limit=limit):
+            expired = row.status == QUEUE.leased
+            lease_until = QUEUE.take(row, now, lease)
+            if lease_until is None:
                 log.error("delivery %s (%s) is dead: %s", row.delivery_id, row.source, row.error)
                 continue
-            if row.status == "processing":
+            if expired:
                 log.warning("delivery %s (%s): lease expired, claiming it again", row.delivery_id, row.source)
-            row.status, row.lease_until, row.attempts = "processing", lease_until, row.attempts + 1
             claims.append(Claim(row.id, row.delivery_id, lease_until))
     return claims
 
 
 def process(runtime: Runtime, item: Claim) -> str:
-    """Normalise and apply one claimed delivery; returns its new status ("lost" if the lease was taken over)."""
+    """Normalise and apply one claimed delivery; returns its new status ("lost" if the lease was taken over,
+    "pending" if an earlier delivery of its subject turned out unfinished: it is handed back untried)."""
     try:
         with runtime.transaction() as session:
             row = session.get(Delivery, item.id, with_for_update=True)
-            if row is None or row.status != "processing" or row.lease_until != item.lease_until:
+            if row is None or not QUEUE.holds(row, item.lease_until):
                 log.warning("delivery %s: lease lost to another worker; leaving it", item.delivery_id)
                 return "lost"
+            if QUEUE.waits_for_earlier(session, row):
+                QUEUE.put_back(row)
+                log.info(
+                    "delivery %s: an earlier one of %s is not done; it goes first", row.delivery_id, row.partition_key
+                )
+                return row.status
             integration = registry.get(row.source)
             result = events_of(integration, Identity(row.event, row.delivery_id, row.action), read(row.body))
             if isinstance(result, Ignored):
@@ -121,11 +125,10 @@ def retrying_may_help(exc: BaseException) -> bool:
 def _fail(runtime: Runtime, item: Claim, error: str, *, permanent: bool = False) -> str:
     with runtime.transaction() as session:
         row = session.get(Delivery, item.id, with_for_update=True)
-        if row is None or row.status != "processing" or row.lease_until != item.lease_until:
+        if row is None or not QUEUE.holds(row, item.lease_until):
             return "lost"
-        row.error, row.lease_until = error[:2000], None
         if permanent:
-            row.status, row.permanent = "failed", True
+            row.status, row.permanent, row.lease_until = "failed", True, None
             row.error = f"permanent: {error}"[:2000]
             log.error(
                 "delivery %s failed permanently, not retried until replayed (`pvm replay %s`): %s",
@@ -142,12 +145,9 @@ def _fail(runtime: Runtime, item: Claim, error: str, *, permanent: bool = False)
                 data={"delivery_id": row.delivery_id, "event": row.event, "error": row.error, "permanent": True},
             )
             return row.status
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = "dead"
+        if QUEUE.fail(row, datetime.now(UTC), error, _jitter) == "dead":
             log.error("delivery %s is dead after %d attempts: %s", row.delivery_id, row.attempts, error)
         else:
-            row.status = "failed"
-            row.next_attempt_at = datetime.now(UTC) + backoff(row.attempts)
             log.warning(
                 "delivery %s failed (attempt %d of %d, next at %s): %s",
                 row.delivery_id,

@@ -41,9 +41,13 @@ def store(
     headers: Mapping[str, str],
     body: bytes,
     ignored: str | None = None,
+    partition_key: str | None = None,
 ) -> Stored:
     """Insert the delivery and commit (durably) before returning. A second copy (same source and id) is detected
-    by the unique constraint, so two concurrent copies count once whichever commits first."""
+    by the unique constraint, so two concurrent copies count once whichever commits first.
+
+    `partition_key` names the subject whose deliveries are processed one at a time, in order (`payloads.subject_of`).
+    """
     digest = body_hash(body)
     delivery_id = identity.delivery_id or f"sha256:{digest}"
     now = datetime.now(UTC)
@@ -60,6 +64,7 @@ def store(
         "attempts": 0,
         "error": ignored,
         "permanent": False,
+        "partition_key": partition_key,
         "received_at": now,
         "next_attempt_at": now,
         "processed_at": now if ignored else None,

@@ -1,7 +1,8 @@
 """The outbox dispatcher: claims due rows with a lease and acts on the trackers, exactly once per comment.
 
 Statuses: pending -> sending (leased) -> sent | recorded (dry run) | skipped (tracker not configured) |
-failed (retried with backoff) -> dead (after MAX_ATTEMPTS, or at once for wrong credentials and refusals).
+failed (retried with backoff and jitter) -> dead (after MAX_ATTEMPTS, or at once for wrong credentials and
+refusals). Claims, leases, backoff and dead rows are the work queue's (service/workqueue.py), as in the inbox.
 A worker that dies mid-send leaves its row `sending`; once the lease expires another worker takes it over and,
 because the first may have reached the tracker, looks for the comment's marker before posting.
 """
@@ -11,28 +12,31 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrations.base import TrackerClient
 from integrations.failures import RateLimited, Rejected, TrackerFailure, Transient, Unauthorised
 from service.outbox import markers, pacing
-from service.outbox.backoff import MAX_ATTEMPTS, next_attempt
+from service.outbox.backoff import BACKOFF, MAX_ATTEMPTS, next_attempt, tracker_wait
 from service.outbox.clients import client_for
 from service.runtime import Runtime
 from service.storage.models import OutboxItem, utcnow
+from service.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 
-RETRYABLE = ("pending", "failed")
-# Outbox rows for these channels are not tracker actions: their own drains send them, this one leaves them alone.
+# Channels that are not trackers. Nothing sends them yet (nothing queues them yet either): this dispatcher leaves
+# such rows pending, rather than calling them skipped or failed, for the sender that will come with them.
 OTHER_CHANNELS = ("email", "webhook")
 FINAL = ("sent", "recorded", "skipped", "dead")
 LEASE = timedelta(minutes=5)  # well above a send: a few calls, each with a 20 s read timeout
 BATCH = 100  # rows skipped or recorded per tracker per pass (no network involved)
+# No partition key: writes to one tracker already go one at a time (pacing), in the order rows fall due.
+QUEUE = WorkQueue(OutboxItem, leased="sending", lease=LEASE, max_attempts=MAX_ATTEMPTS, backoff=BACKOFF)
 
 
 @dataclass(frozen=True)
@@ -58,14 +62,6 @@ class Sent:
     note: str | None = None
 
 
-def due(now: datetime) -> ColumnElement[bool]:
-    return or_(
-        and_(OutboxItem.status.in_(RETRYABLE), OutboxItem.next_attempt_at <= now),
-        # an expired lease: the worker that took it died or hung
-        and_(OutboxItem.status == "sending", OutboxItem.lease_until < now),
-    )
-
-
 @dataclass
 class Dispatcher:
     """One per process and database; `clock` and `rng` are injected so tests control time and jitter."""
@@ -77,6 +73,10 @@ class Dispatcher:
     max_attempts: int = MAX_ATTEMPTS
     lease: timedelta = LEASE
     _cache: dict[str, TrackerClient | str] = field(default_factory=dict)
+    queue: WorkQueue[OutboxItem] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queue = replace(QUEUE, lease=self.lease, max_attempts=self.max_attempts)
 
     def client(self, tracker: str) -> TrackerClient | str:
         if tracker not in self._cache:
@@ -98,7 +98,9 @@ class Dispatcher:
         done, claims = 0, []
         with self.runtime.transaction() as session:
             trackers = session.scalars(
-                select(OutboxItem.tracker).where(due(now), OutboxItem.tracker.not_in(OTHER_CHANNELS)).distinct()
+                select(OutboxItem.tracker)
+                .where(self.queue.due(now), OutboxItem.tracker.not_in(OTHER_CHANNELS))
+                .distinct()
             ).all()
             for tracker in sorted(trackers):
                 client = self.client(tracker)
@@ -115,15 +117,13 @@ class Dispatcher:
         return done + len(claims)
 
     def _rows(self, session: Session, tracker: str, now: datetime, limit: int) -> list[OutboxItem]:
-        query = (
-            select(OutboxItem)
-            .where(OutboxItem.tracker == tracker, due(now))
-            .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
-            .limit(limit)
+        return self.queue.select_due(
+            session,
+            now,
+            limit=limit,
+            where=[OutboxItem.tracker == tracker],
+            order_by=[OutboxItem.next_attempt_at, OutboxItem.id],
         )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        return list(session.scalars(query).all())
 
     def _settle(
         self,
@@ -166,13 +166,18 @@ class Dispatcher:
             pacing.release_slot(session, tracker, now)
             return None
         row = rows[0]
-        if row.status == "sending":
+        expired = row.status == self.queue.leased
+        taken = self.queue.take(row, now)
+        if taken is None:
+            pacing.release_slot(session, tracker, now)
+            row.finished_at = now
+            log.error("outbox %s (%s %s, cause %s) is dead: %s", row.id, row.action, row.target, row.cause, row.error)
+            return None
+        if expired:
             row.maybe_sent = True  # the previous holder may have reached the tracker before it died
             log.warning("outbox %s: lease expired while sending; taking it over (will check for the marker)", row.id)
-        row.status, row.lease_until = "sending", lease_until
-        row.attempts += 1
         session.flush()
-        return _claim_of(row, lease_until)
+        return _claim_of(row, taken)
 
     def _send(self, claim: Claim) -> None:
         client = self.client(claim.tracker)
@@ -200,11 +205,11 @@ class Dispatcher:
             pacing.release_slot(
                 session, claim.tracker, not_before, outcome.message if isinstance(outcome, RateLimited) else None
             )
-            if row is None or row.status != "sending" or row.lease_until != claim.lease_until:
+            if row is None or not self.queue.holds(row, claim.lease_until):
                 log.warning("outbox %s: lease lost before the result was stored; the new holder decides", claim.id)
                 return
             row.lease_until = None
-            _apply(row, outcome, now, self.rng, self.max_attempts)
+            _apply(self.queue, row, outcome, now, self.rng)
             level = logging.INFO if row.status in ("sent", "failed") else logging.WARNING
             log.log(
                 level,
@@ -252,7 +257,9 @@ def _perform(client: TrackerClient, claim: Claim) -> Sent:
     return Sent(None)
 
 
-def _apply(row: OutboxItem, outcome: Sent | TrackerFailure, now: datetime, rng: random.Random, limit: int) -> None:
+def _apply(
+    queue: WorkQueue[OutboxItem], row: OutboxItem, outcome: Sent | TrackerFailure, now: datetime, rng: random.Random
+) -> None:
     if isinstance(outcome, Sent):
         row.status, row.external_id, row.error, row.finished_at = "sent", outcome.external_id, outcome.note, now
         return
@@ -265,19 +272,14 @@ def _apply(row: OutboxItem, outcome: Sent | TrackerFailure, now: datetime, rng: 
         row.status, row.error = "failed", outcome.message
         row.next_attempt_at = next_attempt(now, row.attempts, rng, outcome.retry_after, outcome.reset_at)
         return
-    if row.attempts >= limit:
-        row.status, row.error, row.finished_at = "dead", f"gave up after {row.attempts} tries: {outcome.message}", now
-        return
     retry_after = outcome.retry_after if isinstance(outcome, Transient) else None
-    row.status, row.error = "failed", outcome.message
-    row.next_attempt_at = next_attempt(now, row.attempts, rng, retry_after)
+    if queue.fail(row, now, outcome.message, rng, not_before=tracker_wait(now, retry_after)) == "dead":
+        row.error, row.finished_at = f"gave up after {row.attempts} tries: {outcome.message}", now
 
 
 def dispatch_due(runtime: Runtime) -> int:
     """The worker's outbox drain: one bounded pass, returns how many rows it settled or sent."""
     # One dispatcher per runtime, living as long as it, so built clients are reused between passes.
-    dispatcher = getattr(runtime, "_outbox_dispatcher", None)
-    if dispatcher is None:
-        dispatcher = Dispatcher(runtime)
-        runtime._outbox_dispatcher = dispatcher  # type: ignore[attr-defined]
-    return int(dispatcher.dispatch_due())
+    if runtime.outbox_dispatcher is None:
+        runtime.outbox_dispatcher = Dispatcher(runtime)
+    return runtime.outbox_dispatcher.dispatch_due()

@@ -10,6 +10,7 @@ from service.domain.events import Event
 from service.domain.kinds import Kind
 from service.domain.payloads import IterationChange, IterationReport, Membership
 from service.pipeline.context import Step, is_stale, later
+from service.storage.insert_once import insert_once
 from service.storage.models import Iteration, TicketIteration
 
 _STATE_KINDS = {"active": Kind.ITERATION_STARTED, "closed": Kind.ITERATION_CLOSED, "deleted": Kind.ITERATION_DELETED}
@@ -30,11 +31,13 @@ def upsert(step: Step, info: IterationReport, *, authoritative: bool) -> list[Ev
     row = step.session.get(Iteration, key)
     result: list[Event] = []
     state = info.state
+    created = False
     if row is None:
         row = Iteration(key=key, source=step.event.source, name=info.name or "", state=state or "future")
-        step.session.add(row)
         _copy(row, info)
-        step.session.flush()
+        # Tickets of several subjects join one new sprint at once: the first insert wins, the others update it.
+        row, created = insert_once(step.session, row, lambda: step.session.get(Iteration, key))
+    if created:
         result.append(step.record(Kind.ITERATION_CREATED, key, _describe(row)))
         if row.state in _STATE_KINDS:
             result.append(step.record(_STATE_KINDS[row.state], key, _describe(row)))

@@ -12,6 +12,7 @@ from service.domain.kinds import Kind
 from service.domain.payloads import EpicChange, LabelChange, PlacementReport, TicketChange, TicketReport
 from service.pipeline import iterations, labels
 from service.pipeline.context import Step, is_stale, later
+from service.storage.insert_once import insert_once
 from service.storage.models import Epic, Ticket, ValueLogEntry
 
 log = logging.getLogger(__name__)
@@ -37,15 +38,14 @@ def resolve(step: Step) -> Ticket | None:
 def _stub(step: Step, key: str, title: str = "") -> Ticket:
     """A ticket known only by reference (an epic named as a parent); its own events fill it in later."""
     ticket = Ticket(key=key, source=step.event.source, title=title, state="open", is_epic=False)
-    step.session.add(ticket)
-    step.session.flush()
-    return ticket
+    # Deliveries of other subjects may name the same new ticket at once (two children of one new epic).
+    return insert_once(step.session, ticket, lambda: step.session.get(Ticket, key))[0]
 
 
 def _ensure_epic(step: Step, ticket: Ticket) -> None:
     ticket.is_epic = True
     if step.session.get(Epic, ticket.key) is None:
-        step.session.add(Epic(key=ticket.key, phase="ex-ante"))
+        insert_once(step.session, Epic(key=ticket.key, phase="ex-ante"), lambda: step.session.get(Epic, ticket.key))
 
 
 def _logged_created(step: Step, key: str) -> bool:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
@@ -65,6 +66,11 @@ class Base(DeclarativeBase):
 # --- intake ------------------------------------------------------------------------------------------
 
 
+# The statuses of the work queue's unfinished inbox rows, in its order (service/workqueue.py `unfinished`): the
+# claim names them as constants, so PostgreSQL and SQLite can prove this index's condition from the query's.
+UNFINISHED_DELIVERIES = "status IN ('pending', 'failed', 'processing')"
+
+
 class Delivery(Base):
     """One webhook delivery (or clock event) as received: the inbox row, stored before it is acknowledged."""
 
@@ -83,6 +89,9 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # The last failure is one that retrying cannot cure (the input, not the database): not retried until replayed.
     permanent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The subject of the delivery's first domain event (a ticket, epic or iteration key): deliveries with the same
+    # key are processed one at a time, in order of receipt (service/workqueue.py). NULL: no order to keep.
+    partition_key: Mapped[str | None] = mapped_column(String(limits.KEY))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -91,6 +100,15 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("source", "delivery_id", name="uq_deliveries_source_delivery_id"),
         Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        # Only unfinished rows: the claim asks "is an earlier delivery of this key unfinished?" for each candidate,
+        # and finished rows (nearly all of them, kept for the record) would make that lookup grow with history.
+        Index(
+            "ix_deliveries_unfinished_partition_key",
+            "partition_key",
+            "id",
+            postgresql_where=text(UNFINISHED_DELIVERIES),
+            sqlite_where=text(UNFINISHED_DELIVERIES),
+        ),
     )
 
 

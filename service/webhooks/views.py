@@ -14,7 +14,7 @@ from integrations import registry
 from integrations.base import Integration, WebhookError
 from service import inbox
 from service.domain.events import Ignored
-from service.inbox.payloads import Unacceptable, check_identity, events_of, read
+from service.inbox.payloads import Unacceptable, check_identity, events_of, read, subject_of
 from service.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,13 @@ def receive(name: str) -> tuple[Response, int]:
     ignored = outcome.reason if isinstance(outcome, Ignored) else None
     try:
         stored = inbox.store(
-            runtime(), source=integration.name, identity=identity, headers=headers, body=body, ignored=ignored
+            runtime(),
+            source=integration.name,
+            identity=identity,
+            headers=headers,
+            body=body,
+            ignored=ignored,
+            partition_key=subject_of(outcome),
         )
     except (OperationalError, ProgrammingError, OSError) as exc:  # OSError: SQLite's file or its lock file
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]

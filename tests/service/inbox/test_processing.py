@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -70,21 +69,22 @@ def test_poison_delivery_fails_permanently_is_logged_and_does_not_block_others(a
     assert (rows(any_app)["bad"].status, rows(any_app)["bad"].permanent) == ("pending", False)
 
 
-def test_retries_back_off_then_dead_after_last_try(app, database_hiccup) -> None:
+def test_retries_back_off_with_jitter_then_dead_after_last_try(app, database_hiccup) -> None:
     deliveries.github(app.test_client(), "issues", deliveries.fixture("github", "issues__opened"), delivery="p")
     rt = runtime(app)
-    waits = []
     now = datetime.now(UTC)
     for attempt in range(1, processing.MAX_ATTEMPTS + 1):
         (claimed,) = processing.claim(rt, now=now)
+        before = datetime.now(UTC)
         assert processing.process(rt, claimed) == ("dead" if attempt == processing.MAX_ATTEMPTS else "failed")
         row = rows(app)["p"]
         assert row.attempts == attempt
         if row.status == "failed":
-            waits.append(row.next_attempt_at - datetime.now(UTC))
+            # 30 s, 1 min, 2 min ... each cut by up to half at random, so deliveries that failed together spread out.
+            nominal = timedelta(seconds=30) * 2 ** (attempt - 1)
+            assert before + nominal / 2 <= row.next_attempt_at <= datetime.now(UTC) + nominal
             assert processing.claim(rt, now=now) == []  # not due before its backoff
             now = row.next_attempt_at + timedelta(seconds=1)
-    assert all(later > earlier for earlier, later in itertools.pairwise(waits))
     assert rows(app)["p"].status == "dead"
     assert processing.claim(rt, now=now + timedelta(days=1)) == []
 

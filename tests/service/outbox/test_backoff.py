@@ -1,4 +1,4 @@
-"""Outbox retry timing: exponential backoff with jitter, capped, and the tracker's own wait winning."""
+"""Outbox retry timing: exponential backoff with jitter, capped at an hour, and the tracker's own wait winning."""
 
 from __future__ import annotations
 
@@ -7,17 +7,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.outbox.backoff import BASE_DELAY, MAX_DELAY, backoff_delay, next_attempt
+from service.outbox.backoff import BACKOFF, next_attempt
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("attempts", [1, 2, 3, 4, 5, 8, 12])
 def test_delay_doubles_per_try_with_jitter_and_a_cap(attempts: int) -> None:
-    ceiling = min(MAX_DELAY, BASE_DELAY * 2 ** (attempts - 1))
-    delays = [backoff_delay(attempts, random.Random(seed)) for seed in range(50)]
-    assert all(ceiling * 0.5 <= d <= ceiling for d in delays)
-    assert len({round(d, 6) for d in delays}) > 40  # jitter: workers retrying together spread out
+    ceiling = min(3600.0, 30.0 * 2 ** (attempts - 1))
+    waits = [(next_attempt(NOW, attempts, random.Random(seed)) - NOW).total_seconds() for seed in range(50)]
+    assert all(ceiling * 0.5 <= wait <= ceiling for wait in waits)
+    assert len({round(wait, 6) for wait in waits}) > 40  # jitter: workers retrying together spread out
+    assert BACKOFF.cap == timedelta(hours=1)
 
 
 def test_the_trackers_wait_wins_over_backoff() -> None:

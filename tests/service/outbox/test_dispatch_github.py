@@ -358,3 +358,13 @@ def test_each_failed_try_waits_about_twice_as_long(rt, clock) -> None:
     assert _row(rt, item_id).status == "sent" and len(issue.comments) == 1
     for n, wait in enumerate(waits):
         assert 15 * 2**n <= wait <= 30 * 2**n  # 30 s, 60 s, 120 s, 240 s, each cut by up to half at random
+
+
+def test_the_runtime_keeps_one_dispatcher_so_clients_are_built_once(rt) -> None:
+    from service.outbox.dispatch import dispatch_due
+
+    assert rt.outbox_dispatcher is None
+    dispatch_due(rt)
+    first = rt.outbox_dispatcher
+    dispatch_due(rt)
+    assert first is not None and rt.outbox_dispatcher is first

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from sqlalchemy import inspect, text
+from sqlalchemy.schema import CreateIndex
 
 from service.storage import migrate
 from service.storage.engine import make_engine
@@ -52,4 +53,23 @@ def test_delivery_bodies_are_compressed_with_lz4_on_postgresql_and_back_on_downg
         command.downgrade(config, "0006")
     with engine.connect() as conn:
         assert conn.execute(column_method).scalar() == ""  # the server's default again
+    engine.dispose()
+
+
+def test_the_partial_index_of_unfinished_deliveries_is_the_models(tmp_path: Path, database_url: str) -> None:
+    """Alembic does not compare an index's WHERE: build the model's index beside the migrated one and compare."""
+    engine = make_engine(make_settings(tmp_path, database_url))
+    migrate.upgrade(engine)
+    name = "ix_deliveries_unfinished_partition_key"
+    (index,) = (i for i in Base.metadata.tables["deliveries"].indexes if i.name == name)
+    if engine.dialect.name == "postgresql":
+        definition = text("SELECT pg_get_indexdef(CAST(:name AS regclass))")
+    else:
+        definition = text("SELECT sql FROM sqlite_master WHERE name = :name")
+    with engine.begin() as conn:
+        conn.execute(text(str(CreateIndex(index).compile(dialect=engine.dialect)).replace(name, "ix_twin")))
+        migrated = conn.execute(definition, {"name": name}).scalar_one()
+        modelled = conn.execute(definition, {"name": "ix_twin"}).scalar_one()
+        conn.execute(text("DROP INDEX ix_twin"))
+    assert "WHERE" in migrated and migrated.replace(name, "ix_twin") == modelled
     engine.dispose()
