@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy import func, select
 
-from integrations.github.events import NODE_PREFIX
+from service.domain import keys
 from service.domain.events import Event
 from service.domain.kinds import Kind
 from service.domain.payloads import EpicChange, LabelChange, PlacementReport, TicketChange, TicketReport
@@ -23,8 +23,8 @@ _STATE_KINDS = {"closed": Kind.TICKET_CLOSED, "open": Kind.TICKET_REOPENED, "del
 def resolve(step: Step) -> Ticket | None:
     """The ticket an event is about; GitHub Projects name an issue only by node id (`github:node/...`)."""
     subject = step.event.subject
-    if subject.startswith(NODE_PREFIX):
-        node_id = subject[len(NODE_PREFIX) :]
+    node_id = keys.github_node_id(subject)
+    if node_id is not None:
         ticket = step.session.scalars(select(Ticket).where(Ticket.node_id == node_id).limit(1)).first()
         if ticket is None:
             log.warning(
@@ -136,7 +136,7 @@ def link_epic(step: Step, ticket: Ticket, epic_key: str | None, epic_title: str 
 def _explicit(step: Step) -> Ticket | None:
     """The ticket of an explicit change (label, epic, iteration), or None when it is stale or unknown."""
     ticket = resolve(step)
-    if ticket is None and not step.event.subject.startswith(NODE_PREFIX):
+    if ticket is None and keys.github_node_id(step.event.subject) is None:
         ticket = _stub(step, step.event.subject)
     if ticket is None or is_stale(ticket.source_updated_at, step.event.occurred_at):
         return None
