@@ -17,10 +17,12 @@ from rules.errors import Where
 from rules.fields import check_field, resolve
 from rules.scope import Scope
 from rules.templates import Text
+from service import once_keys
+from service.domain import once
 from service.domain.keys import tracker_of
 from service.domain.kinds import Kind
 from service.outbox.queue import enqueue
-from service.storage.models import CheckinRound, Hypothesis, ValueLogEntry
+from service.storage.models import CheckinRound, Hypothesis
 from service.valuelog import chain
 
 # Where a comment or label goes: a shortcut, or any field whose value is a key or a list of keys.
@@ -341,11 +343,12 @@ class Alert(Action):
         )
 
     def run(self, ctx: ActionContext) -> dict[str, Any]:
-        iteration = ctx.scope.facts.get("iteration.key")
+        found = ctx.scope.facts.get("iteration.key")
+        iteration = None if found is None else str(found)
         raised: list[dict[str, str]] = []
         repeated: list[str] = []
         for target in resolve_targets(self.target, ctx.scope):
-            if self._raised_before(ctx.session, target, iteration):
+            if not self._raise(ctx.session, target, iteration):
                 repeated.append(target)
                 continue
             text = self.text.render(ctx.scope, target=target)
@@ -364,19 +367,21 @@ class Alert(Action):
             raised.append({"target": target, "text": text})
         return {"type": self.type, "comments": raised, "already_raised": repeated}
 
-    def _raised_before(self, session: Session, target: str, iteration: Any) -> bool:
-        if self.once == "always":
+    def _raise(self, session: Session, target: str, iteration: str | None) -> bool:
+        """Claim this alert on the target; False when `once` says it was raised already.
+
+        Both keys are claimed for every alert raised, whatever its own `once`, so a later alert of the same type
+        with another `once` is judged by it too.
+        """
+        per_epic = once.alert_raised(self.type, target)
+        per_iteration = once.alert_raised_in(self.type, target, iteration)
+        deciding = {"epic": per_epic, "iteration": per_iteration}.get(self.once)
+        if deciding is not None and not once_keys.claim(session, deciding):
             return False
-        chain._lock_for_append(session)  # as for once_per rules: a concurrent worker waits and then sees ours
-        rows = session.scalars(
-            select(ValueLogEntry.data).where(ValueLogEntry.kind == Kind.VALUE_ALERT, ValueLogEntry.subject == target)
-        )
-        # Filtered here rather than in SQL: JSON operators differ between SQLite and PostgreSQL, and an epic
-        # collects few alerts.
-        return any(
-            data.get("type") == self.type and (self.once == "epic" or data.get("iteration") == iteration)
-            for data in rows
-        )
+        for key in (per_epic, per_iteration):
+            if key != deciding:
+                once_keys.claim(session, key)
+        return True
 
 
 @register_action

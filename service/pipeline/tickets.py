@@ -6,13 +6,14 @@ import logging
 
 from sqlalchemy import func, select
 
-from service.domain import keys
+from service import once_keys
+from service.domain import keys, once
 from service.domain.events import Event
 from service.domain.kinds import Kind
 from service.domain.payloads import EpicChange, LabelChange, PlacementReport, TicketChange, TicketReport
 from service.pipeline import iterations, labels
 from service.pipeline.context import Step, is_stale, later
-from service.storage.models import Epic, Ticket, ValueLogEntry
+from service.storage.models import Epic, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +49,6 @@ def _ensure_epic(step: Step, ticket: Ticket) -> None:
         step.session.add(Epic(key=ticket.key, phase="ex-ante"))
 
 
-def _logged_created(step: Step, key: str) -> bool:
-    """A ticket first known by reference (a stub) is still 'first seen' when its own snapshot arrives."""
-    found = select(ValueLogEntry.seq).where(ValueLogEntry.subject == key, ValueLogEntry.kind == Kind.TICKET_CREATED)
-    return step.session.scalar(found.limit(1)) is not None
-
-
 def _has_children(step: Step, key: str) -> bool:
     return bool(step.session.scalar(select(func.count()).select_from(Ticket).where(Ticket.epic_key == key)))
 
@@ -65,7 +60,8 @@ def apply_snapshot(step: Step) -> list[Event]:
     if ticket is not None and is_stale(ticket.source_updated_at, event.occurred_at):
         log.info("%s %s is older than the stored state; recorded, not applied", event.kind, event.subject)
         return []
-    first_seen = ticket is None or not _logged_created(step, ticket.key)
+    # A ticket first known by reference (a stub) is still first seen when its own snapshot arrives.
+    first_seen = once_keys.claim(step.session, once.ticket_created(event.subject))
     if ticket is None:
         ticket = _stub(step, event.subject)
     before = {name: getattr(ticket, name) for name in (*_TEXT_FIELDS, "state", "is_epic")}
