@@ -17,14 +17,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules.actions import LOG_SOURCE, ActionContext
 from rules.errors import PackError
 from rules.fields import resolve
 from rules.loader import load_rules
 from rules.model import Rule, RuleSet
 from rules.scope import Scope
 from rules.triggers import Schedule
-from service import once_keys
 from service.config import ConfigError, Settings
 from service.domain import once, taxonomy
 from service.domain.events import Event
@@ -32,9 +30,9 @@ from service.domain.kinds import Kind
 from service.domain.payloads import IterationDue, RoundDue
 from service.facts import SqlFacts
 from service.jobs import run_once
+from service.rule_context import SessionContext
 from service.runtime import Runtime
 from service.storage.models import CheckinRound, Iteration
-from service.valuelog import chain
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +134,7 @@ def _apply(session: Session, rule: Rule, scope: Scope, cause: str | None) -> Fir
     def result(status: str, **details: Any) -> Firing:
         return Firing(rule.id, rule.pack, rule.pack_sha256, event, status, **details)
 
+    ctx = SessionContext(session, scope, rule.id, _cause(rule, cause))
     current: str | None = None
     try:
         with session.begin_nested():
@@ -143,21 +142,17 @@ def _apply(session: Session, rule: Rule, scope: Scope, cause: str | None) -> Fir
                 return result(NOT_MATCHED, detail=f"condition not met: {rule.condition.explain()}")
             combination = _once_per(rule, scope)
             # Claimed inside the rule's savepoint: if the rule then fails, the claim is undone with everything else.
-            if combination is not None and not once_keys.claim(session, once.rule_fired(rule.id, combination)):
+            if combination is not None and not ctx.claim(once.rule_fired(rule.id, combination)):
                 return result(ALREADY_FIRED, detail=f"already fired once for {combination}")
-            ctx = ActionContext(session, scope, rule.id, _cause(rule, cause))
             outcomes: list[ActionOutcome] = []
             for action in rule.actions:
                 current = action.name
                 outcomes.append(ActionOutcome(action.name, action.run(ctx)))
             current = None
-            chain.append(
-                session,
-                kind=Kind.RULE_FIRED,
-                subject=event.subject,
-                actor=ctx.actor,
-                source=LOG_SOURCE,
-                data={
+            ctx.log(
+                Kind.RULE_FIRED,
+                event.subject,
+                {
                     "rule": rule.id,
                     "pack": rule.pack,
                     "pack_sha256": rule.pack_sha256,
@@ -173,13 +168,10 @@ def _apply(session: Session, rule: Rule, scope: Scope, cause: str | None) -> Fir
         log.warning(
             "rule %s (%s) failed on %s %s (%s): %s", rule.id, rule.pack, event.kind, event.subject, cause, error
         )
-        chain.append(
-            session,
-            kind=Kind.RULE_FAILED,
-            subject=event.subject,
-            actor=f"rule:{rule.id}"[:200],
-            source=LOG_SOURCE,
-            data={
+        ctx.log(
+            Kind.RULE_FAILED,
+            event.subject,
+            {
                 "rule": rule.id,
                 "pack": rule.pack,
                 "pack_sha256": rule.pack_sha256,

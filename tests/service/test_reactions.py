@@ -480,8 +480,7 @@ class Explodes(Action):
         return cls()
 
     def run(self, ctx: ActionContext) -> dict[str, Any]:
-        ctx.session.add(OutboxItem(tracker="jira", action="comment", target="jira:PORT-1", body={"text": "half"}))
-        ctx.session.flush()
+        ctx.enqueue(tracker="jira", action="comment", target="jira:PORT-1", body={"text": "half"})
         raise RuntimeError("the tracker integration is broken")
 
 
