@@ -22,6 +22,8 @@ def claim(session: Session, key: str) -> bool:
     Concurrent workers claiming one key on PostgreSQL: the second waits for the first to finish, then gets False
     if the first committed and True if it rolled back, so exactly one of them goes on.
     """
+    if claimed(session, key):  # a key once recorded stays: saying no needs no lock
+        return False
     # Whoever claims writes the matching value-log entry next, which takes the log's append lock. Take that lock
     # first: then every worker takes the two in one order (log, then key) and two of them cannot deadlock.
     valuelog.lock_for_append(session)

@@ -243,15 +243,21 @@ def _newly_invalid(session: Session, epic_key: str, ref: str, sha256: str) -> bo
 
     Re-sent invalid text must not be reported again (a label change re-sends the description).
     """
+    last = session.scalar(
+        select(BlockReport.block_sha256).where(BlockReport.epic_key == epic_key, BlockReport.block_ref == ref)
+    )
+    if last == sha256:
+        return False
     # The report that follows appends to the value log; take its lock first, so every worker takes the log lock
-    # and then this row, in that order.
+    # and then this row, in that order. The upsert decides again: another worker may have reported meanwhile.
     valuelog.lock_for_append(session)
+    now = datetime.now(UTC)
     changed = session.execute(
         upsert.insert(session, BlockReport)
-        .values(epic_key=epic_key, block_ref=ref, block_sha256=sha256, reported_at=datetime.now(UTC))
+        .values(epic_key=epic_key, block_ref=ref, block_sha256=sha256, reported_at=now)
         .on_conflict_do_update(
             index_elements=[BlockReport.epic_key, BlockReport.block_ref],
-            set_={"block_sha256": sha256, "reported_at": datetime.now(UTC)},
+            set_={"block_sha256": sha256, "reported_at": now},
             where=BlockReport.block_sha256 != sha256,
         )
         .returning(BlockReport.block_ref)

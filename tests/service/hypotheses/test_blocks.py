@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -10,7 +11,9 @@ from sqlalchemy import select
 from service.domain.taxonomy import load
 from service.hypotheses.blocks import find_blocks, sync_from_description
 from service.hypotheses.commands import EpicUnknown, add_reading, retire, set_lifecycle
+from service.runtime import runtime
 from service.storage.models import Hypothesis, ValueLogEntry
+from tests.conftest import build_app, make_settings
 from tests.epics import add_epic
 
 GITHUB_EPIC = "github:acme/benefits-portal#34"
@@ -450,6 +453,36 @@ def test_invalid_text_reported_long_ago_is_not_reported_again(rt) -> None:
         changed = old.replace("transparancy", "transparence")
         assert [e.data.plain()["block"] for e in _sync(session, GITHUB_EPIC, changed + others)] == ["pos:1"]
         assert [e.data.plain()["block"] for e in _sync(session, GITHUB_EPIC, old + others)] == ["pos:1"]
+
+
+@pytest.mark.postgres
+def test_two_workers_re_sending_one_invalid_block_report_it_once(tmp_path, postgres_url) -> None:
+    """The second worker reads before the first commits; the report row, not the read, decides."""
+    rt = runtime(build_app(make_settings(tmp_path, postgres_url)))
+    broken = "```value-hypothesis\nstatement: S\ndimensions: [transparancy]\n```\n"
+    with rt.transaction() as session:
+        add_epic(session, GITHUB_EPIC)
+    first_reported, reports = threading.Event(), {}
+
+    def worker(name: str, wait_for: threading.Event | None) -> None:
+        if wait_for is not None:
+            wait_for.wait(10)
+        with rt.transaction() as session:
+            reports[name] = [e.kind for e in _sync(session, GITHUB_EPIC, broken)]
+            if wait_for is None:
+                first_reported.set()
+                threading.Event().wait(0.5)  # still uncommitted while the second one reads and waits
+
+    threads = [
+        threading.Thread(target=worker, args=("first", None)),
+        threading.Thread(target=worker, args=("second", first_reported)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert reports == {"first": ["hypothesis.invalid"], "second": []}
+    rt.engine.dispose()
 
 
 def test_unknown_epic_is_refused(rt) -> None:
