@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
@@ -75,8 +76,8 @@ def test_upgrading_to_0010_backfills_what_was_done_so_nothing_is_done_twice(tmp_
     """Before 0010 the service judged "already done?" from the value log; a database from then has only its log.
 
     The history is written by today's code, whose log entries are the ones the old code wrote (the log format did
-    not change). Going down to 0008 drops the new state, leaving the database as the old code left it; the upgrade
-    must rebuild exactly that state from the log, and then nothing done before is done again.
+    not change). Going down to the revision before 0010 drops the new state, leaving the database as the old code
+    left it; the upgrade must rebuild exactly that state from the log, and then nothing done before is done again.
     """
     app = build_app(make_settings(tmp_path, database_url))
     rt = runtime(app)
@@ -118,9 +119,11 @@ def test_upgrading_to_0010_backfills_what_was_done_so_nothing_is_done_twice(tmp_
     assert [(epic, ref) for epic, ref, _ in before[1]] == [("jira:PORT-1", "id:broken")]
 
     config = migrate.alembic_config()
+    # The revision 0010 follows, looked up rather than written down, so re-chaining 0010 needs no change here.
+    before_0010 = ScriptDirectory.from_config(config).get_revision("0010").down_revision
     with rt.engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, "0008")
+        command.downgrade(config, str(before_0010))
     assert not {"once_keys", "block_reports"} & set(inspect(rt.engine).get_table_names())
     migrate.upgrade(rt.engine)
     assert _done(rt) == before
