@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
+from rules.context import ActionContext
 from rules.durations import parse_duration
 from rules.errors import Where
 from rules.fields import check_field, resolve
@@ -19,9 +15,7 @@ from rules.scope import Scope
 from rules.templates import Text
 from service.domain.keys import tracker_of
 from service.domain.kinds import Kind
-from service.outbox.queue import enqueue
-from service.storage.models import CheckinRound, Hypothesis, ValueLogEntry
-from service.valuelog import chain
+from service.domain.once import alert_raised, alert_raised_in
 
 # Where a comment or label goes: a shortcut, or any field whose value is a key or a list of keys.
 TARGETS = {
@@ -32,32 +26,14 @@ TARGETS = {
 }
 ROUND_KINDS = ("iteration", "ex-post")
 ALERT_ONCE = ("iteration", "epic", "always")
-LOG_SOURCE = "rules"
 
 
 class ActionError(RuntimeError):
     """An action that cannot do its work for this event; recorded as `rule.failed`."""
 
 
-@dataclass(frozen=True)
-class ActionContext:
-    """Everything an action may use: the caller's session (its transaction), the scope and who caused it."""
-
-    session: Session
-    scope: Scope
-    rule_id: str
-    cause: str
-
-    @property
-    def actor(self) -> str:
-        return f"rule:{self.rule_id}"[:200]
-
-    def log(self, kind: str, subject: str, data: dict[str, Any]) -> None:
-        chain.append(self.session, kind=kind, subject=subject, data=data, actor=self.actor, source=LOG_SOURCE)
-
-
 class Action:
-    """One step of a rule's `then`. `run` does the work in ctx.session and returns what it did, as plain data."""
+    """One step of a rule's `then`. `run` does the work through `ctx` and returns what it did, as plain data."""
 
     name: ClassVar[str]
     keys: ClassVar[tuple[str, ...]] = ()
@@ -146,9 +122,7 @@ def resolve_targets(target: str, scope: Scope) -> list[str]:
 
 
 def post_comment(ctx: ActionContext, target: str, text: str) -> None:
-    enqueue(
-        ctx.session, tracker=tracker_of(target), action="comment", target=target, body={"text": text}, cause=ctx.cause
-    )
+    ctx.enqueue(tracker=tracker_of(target), action="comment", target=target, body={"text": text})
 
 
 @register_action
@@ -197,10 +171,7 @@ class _LabelAction(Action):
         if not label:
             raise ActionError(f"{self.name}: the label template gave an empty name")
         for target in targets:
-            body = {"label": label}
-            enqueue(
-                ctx.session, tracker=tracker_of(target), action=self.name, target=target, body=body, cause=ctx.cause
-            )
+            ctx.enqueue(tracker=tracker_of(target), action=self.name, target=target, body={"label": label})
         return {"targets": targets, "label": label}
 
 
@@ -241,34 +212,31 @@ class OpenCheckinRound(Action):
         return cls(kind, str(params["deadline"]))
 
     def run(self, ctx: ActionContext) -> dict[str, Any]:
-        facts = ctx.scope.facts
+        iteration: str | None
         if self.kind == "iteration":
-            iteration = facts.get("iteration.key")
-            if not iteration:
+            found = ctx.facts.get("iteration.key")
+            if not found:
                 raise ActionError("open_checkin_round (iteration): the event names no iteration")
-            ids = list(facts.get("iteration.active_hypothesis_ids") or [])
-            scope_key = str(iteration)
+            iteration = scope_key = str(found)
+            ids = list(ctx.facts.get("iteration.active_hypothesis_ids") or [])
         else:
-            epic = facts.get("epic.key")
+            epic = ctx.facts.get("epic.key")
             if not epic:
                 raise ActionError("open_checkin_round (ex-post): the event names no epic")
-            iteration = None
-            ids = list(facts.get("epic.active_hypothesis_ids") or [])
-            scope_key = str(epic)
-        deadline = ctx.scope.now + parse_duration(self.deadline_text)
+            iteration, scope_key = None, str(epic)
+            ids = list(ctx.facts.get("epic.active_hypothesis_ids") or [])
+        deadline = ctx.now + parse_duration(self.deadline_text)
         opened: list[int] = []
         existing: list[int] = []
         for hypothesis_id in ids:
-            unique_key = f"{self.kind}:{scope_key}:{hypothesis_id}"
-            found = ctx.session.scalar(select(CheckinRound.id).where(CheckinRound.unique_key == unique_key))
-            if found is not None:
-                existing.append(found)
-                continue
-            round_id = self._open(ctx, hypothesis_id, iteration, unique_key, deadline)
-            if round_id is None:
-                existing.append(hypothesis_id)
-            else:
-                opened.append(round_id)
+            opening = ctx.open_round(
+                hypothesis_id=hypothesis_id,
+                kind=self.kind,
+                iteration=iteration,
+                deadline=deadline,
+                unique_key=f"{self.kind}:{scope_key}:{hypothesis_id}",
+            )
+            (opened if opening.opened else existing).append(opening.round_id)
         return {
             "kind": self.kind,
             "scope": scope_key,
@@ -277,39 +245,6 @@ class OpenCheckinRound(Action):
             "already_open": existing,
             "deadline": deadline.isoformat(),
         }
-
-    def _open(
-        self, ctx: ActionContext, hypothesis_id: int, iteration: Any, unique_key: str, deadline: datetime
-    ) -> int | None:
-        try:
-            with ctx.session.begin_nested():  # another writer may open the same round between our read and insert
-                row = CheckinRound(
-                    hypothesis_id=hypothesis_id,
-                    iteration_key=iteration,
-                    kind=self.kind,
-                    unique_key=unique_key,
-                    status="open",
-                    opened_at=ctx.scope.now,
-                    deadline=deadline,
-                )
-                ctx.session.add(row)
-                ctx.session.flush()
-        except IntegrityError:
-            return None
-        epic = ctx.session.scalar(select(Hypothesis.epic_key).where(Hypothesis.id == hypothesis_id)) or ""
-        ctx.log(
-            Kind.CHECKIN_OPENED,
-            epic,
-            {
-                "round": row.id,
-                "hypothesis": hypothesis_id,
-                "iteration": iteration,
-                "kind": self.kind,
-                "deadline": deadline,
-                "rule": ctx.rule_id,
-            },
-        )
-        return row.id
 
 
 @register_action
@@ -341,11 +276,12 @@ class Alert(Action):
         )
 
     def run(self, ctx: ActionContext) -> dict[str, Any]:
-        iteration = ctx.scope.facts.get("iteration.key")
+        found = ctx.facts.get("iteration.key")
+        iteration = None if found is None else str(found)
         raised: list[dict[str, str]] = []
         repeated: list[str] = []
         for target in resolve_targets(self.target, ctx.scope):
-            if self._raised_before(ctx.session, target, iteration):
+            if not self._raise(ctx, target, iteration):
                 repeated.append(target)
                 continue
             text = self.text.render(ctx.scope, target=target)
@@ -364,19 +300,21 @@ class Alert(Action):
             raised.append({"target": target, "text": text})
         return {"type": self.type, "comments": raised, "already_raised": repeated}
 
-    def _raised_before(self, session: Session, target: str, iteration: Any) -> bool:
-        if self.once == "always":
+    def _raise(self, ctx: ActionContext, target: str, iteration: str | None) -> bool:
+        """Claim this alert on the target; False when `once` says it was raised already.
+
+        Both keys are claimed for every alert raised, whatever its own `once`, so a later alert of the same type
+        with another `once` is judged by it too.
+        """
+        per_epic = alert_raised(self.type, target)
+        per_iteration = alert_raised_in(self.type, target, iteration)
+        deciding = {"epic": per_epic, "iteration": per_iteration}.get(self.once)
+        if deciding is not None and not ctx.claim(deciding):
             return False
-        chain._lock_for_append(session)  # as for once_per rules: a concurrent worker waits and then sees ours
-        rows = session.scalars(
-            select(ValueLogEntry.data).where(ValueLogEntry.kind == Kind.VALUE_ALERT, ValueLogEntry.subject == target)
-        )
-        # Filtered here rather than in SQL: JSON operators differ between SQLite and PostgreSQL, and an epic
-        # collects few alerts.
-        return any(
-            data.get("type") == self.type and (self.once == "epic" or data.get("iteration") == iteration)
-            for data in rows
-        )
+        for key in (per_epic, per_iteration):
+            if key != deciding:
+                ctx.claim(key)
+        return True
 
 
 @register_action
@@ -388,7 +326,7 @@ class NotifyOwner(Comment):
     default_target: ClassVar[str] = "hypothesis_epic"
 
     def run(self, ctx: ActionContext) -> dict[str, Any]:
-        owner = ctx.scope.facts.get("hypothesis.owner")
+        owner = ctx.facts.get("hypothesis.owner")
         if not owner:
             raise ActionError("notify_owner: the hypothesis has no owner; set `owner` on it")
         mention = owner if str(owner).startswith("@") else f"@{owner}"

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules.actions import LOG_SOURCE, ActionContext
 from rules.errors import PackError
 from rules.fields import resolve
 from rules.loader import load_rules
@@ -25,15 +24,15 @@ from rules.model import Rule, RuleSet
 from rules.scope import Scope
 from rules.triggers import Schedule
 from service.config import ConfigError, Settings
-from service.domain import taxonomy
+from service.domain import once, taxonomy
 from service.domain.events import Event
 from service.domain.kinds import Kind
 from service.domain.payloads import IterationDue, RoundDue
 from service.facts import SqlFacts
 from service.jobs import run_once
+from service.rule_context import SessionContext
 from service.runtime import Runtime
-from service.storage.models import CheckinRound, Iteration, ValueLogEntry
-from service.valuelog import chain
+from service.storage.models import CheckinRound, Iteration
 
 log = logging.getLogger(__name__)
 
@@ -135,33 +134,31 @@ def _apply(session: Session, rule: Rule, scope: Scope, cause: str | None) -> Fir
     def result(status: str, **details: Any) -> Firing:
         return Firing(rule.id, rule.pack, rule.pack_sha256, event, status, **details)
 
+    ctx = SessionContext(session, scope, rule.id, _cause(rule, cause))
     current: str | None = None
     try:
         with session.begin_nested():
             if rule.condition is not None and not rule.condition.holds(scope):
                 return result(NOT_MATCHED, detail=f"condition not met: {rule.condition.explain()}")
-            once = _once_key(rule, scope)
-            if once is not None and _fired_before(session, rule, once):
-                return result(ALREADY_FIRED, detail=f"already fired once for {once}")
-            ctx = ActionContext(session, scope, rule.id, _cause(rule, cause))
+            combination = _once_per(rule, scope)
+            # Claimed inside the rule's savepoint: if the rule then fails, the claim is undone with everything else.
+            if combination is not None and not ctx.claim(once.rule_fired(rule.id, combination)):
+                return result(ALREADY_FIRED, detail=f"already fired once for {combination}")
             outcomes: list[ActionOutcome] = []
             for action in rule.actions:
                 current = action.name
                 outcomes.append(ActionOutcome(action.name, action.run(ctx)))
             current = None
-            chain.append(
-                session,
-                kind=Kind.RULE_FIRED,
-                subject=event.subject,
-                actor=ctx.actor,
-                source=LOG_SOURCE,
-                data={
+            ctx.log(
+                Kind.RULE_FIRED,
+                event.subject,
+                {
                     "rule": rule.id,
                     "pack": rule.pack,
                     "pack_sha256": rule.pack_sha256,
                     "event": {"kind": event.kind, "subject": event.subject, "source": event.source},
                     "actions": [{"action": o.action, **o.args} for o in outcomes],
-                    **({"once": once} if once is not None else {}),
+                    **({"once": combination} if combination is not None else {}),
                 },
             )
             log.info("rule %s (%s) fired on %s %s (%s)", rule.id, rule.pack, event.kind, event.subject, cause)
@@ -171,13 +168,10 @@ def _apply(session: Session, rule: Rule, scope: Scope, cause: str | None) -> Fir
         log.warning(
             "rule %s (%s) failed on %s %s (%s): %s", rule.id, rule.pack, event.kind, event.subject, cause, error
         )
-        chain.append(
-            session,
-            kind=Kind.RULE_FAILED,
-            subject=event.subject,
-            actor=f"rule:{rule.id}"[:200],
-            source=LOG_SOURCE,
-            data={
+        ctx.log(
+            Kind.RULE_FAILED,
+            event.subject,
+            {
                 "rule": rule.id,
                 "pack": rule.pack,
                 "pack_sha256": rule.pack_sha256,
@@ -193,23 +187,10 @@ def _cause(rule: Rule, cause: str | None) -> str:
     return (f"rule:{rule.id}" + (f" {cause}" if cause else ""))[:300]
 
 
-def _once_key(rule: Rule, scope: Scope) -> str | None:
+def _once_per(rule: Rule, scope: Scope) -> str | None:
     if not rule.once_per:
         return None
     return " ".join(f"{f}={resolve(f, scope.event_view, scope.facts)}" for f in rule.once_per)
-
-
-def _fired_before(session: Session, rule: Rule, once: str) -> bool:
-    # Take the value log's append lock now rather than at our own append: a second worker handling the same
-    # epic waits here until this transaction commits, then sees this firing (PostgreSQL; SQLite has one writer).
-    chain._lock_for_append(session)
-    rows = session.scalars(
-        select(ValueLogEntry.data).where(
-            ValueLogEntry.kind == Kind.RULE_FIRED, ValueLogEntry.actor == f"rule:{rule.id}"[:200]
-        )
-    )
-    # Filtered here: JSON operators differ between SQLite and PostgreSQL, and one rule's firings are indexed by actor.
-    return any(data.get("rule") == rule.id and data.get("once") == once for data in rows)
 
 
 # --- the clock ----------------------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ from service.domain.payloads import (
 
 SOURCE = "github"
 EPIC_LABEL = "epic"
-NODE_PREFIX = "github:node/"  # a project item's issue known only by its GraphQL node id
 
 # Whole events the service deliberately does not act on.
 IGNORED: dict[str, str] = {
@@ -312,7 +311,7 @@ def _projects_v2_item(body: Node, action: str) -> list[Event] | Ignored:
     project = item.text("project_node_id")
     node_id = item.text("content_node_id")
     # GitHub names the issue only by node id here; the pipeline maps it to the ticket it has seen with that id.
-    subject = f"{NODE_PREFIX}{node_id}"
+    subject = keys.github_node(node_id)
     occurred = item.opt_time("updated_at")
     actor = _actor(body)
     result: list[Event] = []

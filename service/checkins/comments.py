@@ -111,17 +111,19 @@ def on_comment(session: Session, settings: Settings, taxonomy: Taxonomy, event: 
         )
     try:
         command = parse_command(arguments)
-        fields = answers.parse(
-            {"score": command.score, "dimension": command.dimension, "text": command.text}, taxonomy
-        )
+        fields = answers.parse({"score": command.score, "dimension": command.dimension, "text": command.text}, taxonomy)
     except (CommandInvalid, answers.AnswerInvalid) as exc:
-        return reply(f"This `/value` answer cannot be read: {exc}.\n\nWrite it as `{SYNTAX}`, e.g. `{EXAMPLE}`", str(exc))
+        return reply(
+            f"This `/value` answer cannot be read: {exc}.\n\nWrite it as `{SYNTAX}`, e.g. `{EXAMPLE}`", str(exc)
+        )
     rounds = _open_rounds(session, event.subject)
     if command.hypothesis is not None:
         rounds = [r for r in rounds if r.hypothesis_id == command.hypothesis]
     if not rounds:
         where = f"hypothesis {command.hypothesis}" if command.hypothesis else "this epic's hypotheses"
-        return reply(f"There is no open check-in round for {where} right now, so this answer is not counted.", "no round")
+        return reply(
+            f"There is no open check-in round for {where} right now, so this answer is not counted.", "no round"
+        )
     if len(rounds) > 1:
         choices = ", ".join(f"h{r.hypothesis_id}" for r in rounds)
         return reply(
@@ -130,7 +132,14 @@ def on_comment(session: Session, settings: Settings, taxonomy: Taxonomy, event: 
             "several rounds",
         )
     recorded = answers.record(
-        session, settings, rounds[0], fields, group=person.group, channel=event.source, actor=event.actor, stakeholder=person
+        session,
+        settings,
+        rounds[0],
+        fields,
+        group=person.group,
+        channel=event.source,
+        actor=event.actor,
+        stakeholder=person,
     )
     return [recorded.event]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+_GITHUB_NODE = "github:node/"
+
 
 def github_issue(repo_full_name: str, number: int | str) -> str:
     return f"github:{repo_full_name}#{number}"
@@ -9,6 +11,16 @@ def github_issue(repo_full_name: str, number: int | str) -> str:
 
 def github_milestone(repo_full_name: str, number: int | str) -> str:
     return f"github:{repo_full_name}/milestone/{number}"
+
+
+def github_node(node_id: str) -> str:
+    """`github:node/<id>`: an issue GitHub names only by its GraphQL node id (Projects webhooks do)."""
+    return f"{_GITHUB_NODE}{node_id}"
+
+
+def github_node_id(key: str) -> str | None:
+    """The node id in a `github:node/<id>` key; None for any other key."""
+    return key[len(_GITHUB_NODE) :] if key.startswith(_GITHUB_NODE) else None
 
 
 def github_project_iteration(project_node_id: str, iteration_id: str) -> str:

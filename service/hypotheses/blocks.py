@@ -14,6 +14,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -21,13 +22,14 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service import once_keys, valuelog
 from service.domain.events import Event
-from service.domain.kinds import Kind
 from service.domain.taxonomy import Taxonomy
 from service.hypotheses import commands
 from service.hypotheses.schema import HypothesisFields, HypothesisInvalid, NewHypothesis, validate
 from service.hypotheses.vocabulary import current_taxonomy
-from service.storage.models import Hypothesis, ValueLogEntry
+from service.storage import upsert
+from service.storage.models import BlockReport, Hypothesis
 
 LANGUAGE = "value-hypothesis"
 _MD_OPEN = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*" + LANGUAGE + r"[ \t]*$")
@@ -236,18 +238,31 @@ def _messages(problems: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _already_reported(session: Session, epic_key: str, ref: str, sha256: str) -> bool:
-    """Re-sent invalid text for a block that has no hypothesis yet (e.g. a label change re-sends the description)."""
-    rows = session.scalars(
-        select(ValueLogEntry)
-        .where(ValueLogEntry.subject == epic_key, ValueLogEntry.kind == Kind.HYPOTHESIS_INVALID)
-        .order_by(ValueLogEntry.seq.desc())
-        .limit(50)
+def _newly_invalid(session: Session, epic_key: str, ref: str, sha256: str) -> bool:
+    """Record that this block's text is reported invalid; False when it is the text reported last time.
+
+    Re-sent invalid text must not be reported again (a label change re-sends the description).
+    """
+    last = session.scalar(
+        select(BlockReport.block_sha256).where(BlockReport.epic_key == epic_key, BlockReport.block_ref == ref)
     )
-    for row in rows:
-        if row.data.get("block") == ref:
-            return bool(row.data.get("block_sha256") == sha256)
-    return False
+    if last == sha256:
+        return False
+    # The report that follows appends to the value log; take its lock first, so every worker takes the log lock
+    # and then this row, in that order. The upsert decides again: another worker may have reported meanwhile.
+    valuelog.lock_for_append(session)
+    now = datetime.now(UTC)
+    changed = session.execute(
+        upsert.insert(session, BlockReport)
+        .values(epic_key=epic_key, block_ref=ref, block_sha256=sha256, reported_at=now)
+        .on_conflict_do_update(
+            index_elements=[BlockReport.epic_key, BlockReport.block_ref],
+            set_={"block_sha256": sha256, "reported_at": now},
+            where=BlockReport.block_sha256 != sha256,
+        )
+        .returning(BlockReport.block_ref)
+    )
+    return changed.first() is not None
 
 
 def sync_from_description(
@@ -316,9 +331,10 @@ def sync_from_description(
                 if event is not None:
                     happened.append(event)
                 continue
+        news = _newly_invalid(session, epic_key, item.ref, sha)
         if hypothesis is not None:
             hypothesis.block_sha256 = sha  # seen: the same invalid text is reported once
-        elif _already_reported(session, epic_key, item.ref, sha):
+        elif not news:
             continue
         data = {
             "block": item.ref,
@@ -347,24 +363,7 @@ def _status_change_made(session: Session, hypothesis: Hypothesis, status: str, r
     """
     if status == hypothesis.status:
         return False
-    reason = (reason or "").strip() or None
-    rows = session.scalars(
-        select(ValueLogEntry.data)
-        .where(ValueLogEntry.subject == commands.subject_of(hypothesis))
-        .order_by(ValueLogEntry.seq.desc())
-        .limit(500)
-    )
-    for data in rows:
-        change = (data.get("changes") or {}).get("status")
-        if change:
-            was_set = change.get("new")
-        elif "old" in data and data["old"] is None:  # hypothesis.created
-            was_set = (data.get("new") or {}).get("status")
-        else:
-            continue
-        if was_set == status and data.get("reason") == reason:
-            return True
-    return False
+    return once_keys.claimed(session, commands.status_key(hypothesis, status, reason))
 
 
 def _apply_block(

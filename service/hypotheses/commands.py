@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service import valuelog
+from service import once_keys, valuelog
+from service.domain import once
 from service.domain.events import Event
 from service.domain.kinds import Kind
 from service.domain.payloads import HypothesisChange, HypothesisRejected, Payload, ReadingRecorded
@@ -43,6 +44,11 @@ class EpicUnknown(LookupError):
 def subject_of(hypothesis: Hypothesis) -> str:
     """The value-log subject of a hypothesis."""
     return f"hypothesis:{hypothesis.id}"
+
+
+def status_key(hypothesis: Hypothesis, status: str, reason: str | None) -> str:
+    """The once-key saying the hypothesis was set to `status` with `reason` (blank reasons count as none)."""
+    return once.hypothesis_status(hypothesis.id, status, (reason or "").strip() or None)
 
 
 def require_epic(session: Session, epic_key: str) -> Epic:
@@ -107,6 +113,7 @@ def create(
     )
     session.add(hypothesis)
     session.flush()
+    once_keys.claim(session, status_key(hypothesis, status, reason))
     data = HypothesisChange(
         epic=epic_key, origin=origin, block=block_ref, old=None, new=snapshot(hypothesis), reason=reason
     )
@@ -138,6 +145,9 @@ def _apply(
         )
     for name, change in changes.items():
         setattr(hypothesis, name, change["new"])
+    if "status" in changes:
+        # Kept so a block edit can tell a status it set before from a new one (blocks.py), however old the change.
+        once_keys.claim(session, status_key(hypothesis, changes["status"]["new"], reason))
     retired = changes.get("status", {}).get("new") == "retired"
     kind = Kind.HYPOTHESIS_RETIRED if retired else Kind.HYPOTHESIS_UPDATED
     data = HypothesisChange(epic=hypothesis.epic_key, changes=changes, reason=reason)

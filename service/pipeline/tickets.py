@@ -6,14 +6,15 @@ import logging
 
 from sqlalchemy import func, select
 
-from integrations.github.events import NODE_PREFIX
+from service import once_keys
+from service.domain import keys, once
 from service.domain.events import Event
 from service.domain.kinds import Kind
 from service.domain.payloads import EpicChange, LabelChange, PlacementReport, TicketChange, TicketReport
 from service.pipeline import iterations, labels
 from service.pipeline.context import Step, is_stale, later
 from service.storage.insert_once import insert_once
-from service.storage.models import Epic, Ticket, ValueLogEntry
+from service.storage.models import Epic, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,8 @@ _STATE_KINDS = {"closed": Kind.TICKET_CLOSED, "open": Kind.TICKET_REOPENED, "del
 def resolve(step: Step) -> Ticket | None:
     """The ticket an event is about; GitHub Projects name an issue only by node id (`github:node/...`)."""
     subject = step.event.subject
-    if subject.startswith(NODE_PREFIX):
-        node_id = subject[len(NODE_PREFIX) :]
+    node_id = keys.github_node_id(subject)
+    if node_id is not None:
         ticket = step.session.scalars(select(Ticket).where(Ticket.node_id == node_id).limit(1)).first()
         if ticket is None:
             log.warning(
@@ -48,12 +49,6 @@ def _ensure_epic(step: Step, ticket: Ticket) -> None:
         insert_once(step.session, Epic(key=ticket.key, phase="ex-ante"), lambda: step.session.get(Epic, ticket.key))
 
 
-def _logged_created(step: Step, key: str) -> bool:
-    """A ticket first known by reference (a stub) is still 'first seen' when its own snapshot arrives."""
-    found = select(ValueLogEntry.seq).where(ValueLogEntry.subject == key, ValueLogEntry.kind == Kind.TICKET_CREATED)
-    return step.session.scalar(found.limit(1)) is not None
-
-
 def _has_children(step: Step, key: str) -> bool:
     return bool(step.session.scalar(select(func.count()).select_from(Ticket).where(Ticket.epic_key == key)))
 
@@ -65,7 +60,8 @@ def apply_snapshot(step: Step) -> list[Event]:
     if ticket is not None and is_stale(ticket.source_updated_at, event.occurred_at):
         log.info("%s %s is older than the stored state; recorded, not applied", event.kind, event.subject)
         return []
-    first_seen = ticket is None or not _logged_created(step, ticket.key)
+    # A ticket first known by reference (a stub) is still first seen when its own snapshot arrives.
+    first_seen = once_keys.claim(step.session, once.ticket_created(event.subject))
     if ticket is None:
         ticket = _stub(step, event.subject)
     before = {name: getattr(ticket, name) for name in (*_TEXT_FIELDS, "state", "is_epic")}
@@ -136,7 +132,7 @@ def link_epic(step: Step, ticket: Ticket, epic_key: str | None, epic_title: str 
 def _explicit(step: Step) -> Ticket | None:
     """The ticket of an explicit change (label, epic, iteration), or None when it is stale or unknown."""
     ticket = resolve(step)
-    if ticket is None and not step.event.subject.startswith(NODE_PREFIX):
+    if ticket is None and keys.github_node_id(step.event.subject) is None:
         ticket = _stub(step, step.event.subject)
     if ticket is None or is_stale(ticket.source_updated_at, step.event.occurred_at):
         return None

@@ -241,6 +241,21 @@ class Hypothesis(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class BlockReport(Base):
+    """The text of a value-hypothesis block last reported invalid, per epic and block (`id:<id>` or `pos:<n>`).
+
+    A description re-sent unchanged (a label change re-sends it) must not report the same errors again; this row,
+    written with the `hypothesis.invalid` entry, says what was reported last.
+    """
+
+    __tablename__ = "block_reports"
+
+    epic_key: Mapped[str] = mapped_column(ForeignKey("epics.key", ondelete="CASCADE"), primary_key=True)
+    block_ref: Mapped[str] = mapped_column(String(100), primary_key=True)
+    block_sha256: Mapped[str] = mapped_column(String(64))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Reading(Base):
     """One observation of a hypothesis's measure (value, date, source)."""
 
@@ -416,6 +431,22 @@ class ClockRun(Base):
 
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     ran_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OnceKey(Base):
+    """Something done once, by its once-key (service/domain/once.py): a `once_per` rule fired for a combination, an
+    alert raised, a ticket seen, a hypothesis status set.
+
+    "Was it done already?" is asked here, never of the value log. A key is written in the transaction that writes
+    the matching log entry, so both exist or neither does.
+    """
+
+    __tablename__ = "once_keys"
+
+    # SHA-256 of `key`: keys hold tracker keys and free text (a status reason), too long for a unique index.
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(Text)
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ValueLogEntry(Base):

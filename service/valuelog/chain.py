@@ -77,7 +77,8 @@ def entry_hash(canonical: bytes) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _lock_for_append(session: Session) -> None:
+def lock_for_append(session: Session) -> None:
+    """Take the right to append now, held to the end of the caller's transaction (appending takes it anyway)."""
     if session.get_bind().dialect.name == "postgresql":
         # Held to the end of the caller's transaction: concurrent appenders queue here, so `seq` has no gaps
         # and each entry links to the true previous head.
@@ -96,7 +97,7 @@ def append(
     at: datetime | None = None,
 ) -> ValueLogEntry:
     """Append one entry in the caller's transaction; it commits or rolls back with the state change."""
-    _lock_for_append(session)
+    lock_for_append(session)
     session.flush()
     head = session.execute(
         select(ValueLogEntry.seq, ValueLogEntry.hash).order_by(ValueLogEntry.seq.desc()).limit(1)

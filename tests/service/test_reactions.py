@@ -231,6 +231,48 @@ def test_value_risk_label_asks_for_mitigation_once(app: Flask) -> None:
         assert len(outbox(session)) == 1
 
 
+def test_an_alert_repeats_as_its_once_says_whichever_rule_raised_it_before(app: Flask, tmp_path: Path) -> None:
+    (tmp_path / "watch.yaml").write_text(
+        "rules:\n"
+        "  - id: per-iteration\n    on: iteration.joined\n"
+        "    then: [{alert: {type: watch, text: 'joined', once: iteration}}]\n"
+        "  - id: per-epic\n    on: iteration.left\n"
+        "    then: [{alert: {type: watch, text: 'left', once: epic}}]\n"
+        "  - id: every-time\n    on: comment.created\n"
+        "    then: [{alert: {type: watch, text: 'said', once: always}}]\n"
+    )
+    ruleset = load_folders([tmp_path])
+
+    def alert(event: Any) -> tuple[list[str], list[str]]:
+        [firing] = fire(app, session, event, rules=ruleset)
+        args = firing.actions[0].args
+        return [c["text"] for c in args["comments"]], args["already_raised"]
+
+    def joined(ticket: str, sprint: str) -> Any:
+        return s.event("iteration.joined", ticket, iteration=sprint)
+
+    with runtime(app).transaction() as session:
+        for epic, ticket in (("jira:PORT-1", "jira:PORT-11"), ("jira:PORT-2", "jira:PORT-21")):
+            s.epic(session, epic)
+            s.ticket(session, ticket, epic)
+        s.sprint(session, "jira:sprint/37", 1)
+        s.sprint(session, "jira:sprint/38", 2)
+
+        assert alert(joined("jira:PORT-11", "jira:sprint/37")) == (["joined"], [])
+        assert alert(joined("jira:PORT-11", "jira:sprint/37")) == ([], ["jira:PORT-1"])
+        assert alert(joined("jira:PORT-11", "jira:sprint/38")) == (["joined"], [])  # another iteration
+        left = s.event("iteration.left", "jira:PORT-11", iteration="jira:sprint/38")
+        assert alert(left) == ([], ["jira:PORT-1"])  # once per epic: raised there already, in any iteration
+        said = s.event("comment.created", "jira:PORT-11", comment_id="1", body="b", author="a")
+        assert alert(said) == (["said"], []) and alert(said) == (["said"], [])
+
+        # An alert raised once per epic (here in sprint 38) also counts for the once-per-iteration rule there.
+        assert alert(s.event("iteration.left", "jira:PORT-21", iteration="jira:sprint/38")) == (["left"], [])
+        assert alert(joined("jira:PORT-21", "jira:sprint/38")) == ([], ["jira:PORT-2"])
+        assert alert(joined("jira:PORT-21", "jira:sprint/37")) == (["joined"], [])
+        assert len(log_entries(session, "value.alert")) == 6
+
+
 # --- ex post --------------------------------------------------------------------------------------------------
 
 
@@ -438,8 +480,7 @@ class Explodes(Action):
         return cls()
 
     def run(self, ctx: ActionContext) -> dict[str, Any]:
-        ctx.session.add(OutboxItem(tracker="jira", action="comment", target="jira:PORT-1", body={"text": "half"}))
-        ctx.session.flush()
+        ctx.enqueue(tracker="jira", action="comment", target="jira:PORT-1", body={"text": "half"})
         raise RuntimeError("the tracker integration is broken")
 
 

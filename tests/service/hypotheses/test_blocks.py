@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import select
 
 from service.domain.taxonomy import load
 from service.hypotheses.blocks import find_blocks, sync_from_description
-from service.hypotheses.commands import EpicUnknown, retire, set_lifecycle
+from service.hypotheses.commands import EpicUnknown, add_reading, retire, set_lifecycle
+from service.runtime import runtime
 from service.storage.models import Hypothesis, ValueLogEntry
+from tests.conftest import build_app, make_settings
 from tests.epics import add_epic
 
 GITHUB_EPIC = "github:acme/benefits-portal#34"
@@ -408,6 +411,78 @@ def test_a_status_changed_elsewhere_is_not_set_back_by_an_edit_of_another_line(r
         [event] = _sync(session, GITHUB_EPIC, moved.replace("pilot started", "effect gone after a year"))
         assert event.data.plain()["changes"] == {"status": {"old": "supported", "new": "refuted"}}
         assert event.data.plain()["reason"] == "effect gone after a year"
+
+
+def test_a_status_set_elsewhere_long_after_the_block_said_it_is_still_not_set_back(rt) -> None:
+    """However many entries the hypothesis has collected since its block set the status (readings here)."""
+    base = (
+        "```value-hypothesis\nstatement: S\ndimensions: [outcomes]\nstatus: active\nreason: pilot started\n{extra}```\n"
+    )
+    with rt.transaction() as session:
+        add_epic(session, GITHUB_EPIC)
+        _sync(session, GITHUB_EPIC, base.format(extra=""))
+        [hypothesis] = _hypotheses(session, GITHUB_EPIC)
+        for day in range(520):
+            add_reading(
+                session,
+                hypothesis,
+                value=0.18 - day / 10000,
+                on=dt.date(2026, 9, 1) + dt.timedelta(days=day),
+                reading_source="case system",
+                actor="t",
+                source="api",
+            )
+        set_lifecycle(session, hypothesis, status="supported", reason="appeals down 40 %", actor="t", source="api")
+        [event] = _sync(session, GITHUB_EPIC, base.format(extra="owner: Kassel team\n"))
+        assert event.data.plain()["changes"] == {"owner": {"old": None, "new": "Kassel team"}}
+        assert hypothesis.status == "supported"
+
+
+def test_invalid_text_reported_long_ago_is_not_reported_again(rt) -> None:
+    """However many other blocks of the epic were reported since (more than the 50 reports once looked at)."""
+    old = "```value-hypothesis\nstatement: S\ndimensions: [transparancy]\n```\n"
+    others = "".join(
+        f"```value-hypothesis\nid: other-{n}\nstatement: S\ndimensions: [nonsense-{n}]\n```\n" for n in range(60)
+    )
+    with rt.transaction() as session:
+        add_epic(session, GITHUB_EPIC)
+        assert [e.kind for e in _sync(session, GITHUB_EPIC, old)] == ["hypothesis.invalid"]
+        assert len(_sync(session, GITHUB_EPIC, old + others)) == 60  # only the new blocks are reported
+        assert _sync(session, GITHUB_EPIC, old + others + "a label change re-sent the description") == []
+        # Text that differs from the last report is reported, and going back to earlier text is news again.
+        changed = old.replace("transparancy", "transparence")
+        assert [e.data.plain()["block"] for e in _sync(session, GITHUB_EPIC, changed + others)] == ["pos:1"]
+        assert [e.data.plain()["block"] for e in _sync(session, GITHUB_EPIC, old + others)] == ["pos:1"]
+
+
+@pytest.mark.postgres
+def test_two_workers_re_sending_one_invalid_block_report_it_once(tmp_path, postgres_url) -> None:
+    """The second worker reads before the first commits; the report row, not the read, decides."""
+    rt = runtime(build_app(make_settings(tmp_path, postgres_url)))
+    broken = "```value-hypothesis\nstatement: S\ndimensions: [transparancy]\n```\n"
+    with rt.transaction() as session:
+        add_epic(session, GITHUB_EPIC)
+    first_reported, reports = threading.Event(), {}
+
+    def worker(name: str, wait_for: threading.Event | None) -> None:
+        if wait_for is not None:
+            wait_for.wait(10)
+        with rt.transaction() as session:
+            reports[name] = [e.kind for e in _sync(session, GITHUB_EPIC, broken)]
+            if wait_for is None:
+                first_reported.set()
+                threading.Event().wait(0.5)  # still uncommitted while the second one reads and waits
+
+    threads = [
+        threading.Thread(target=worker, args=("first", None)),
+        threading.Thread(target=worker, args=("second", first_reported)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert reports == {"first": ["hypothesis.invalid"], "second": []}
+    rt.engine.dispose()
 
 
 def test_unknown_epic_is_refused(rt) -> None:

@@ -1,0 +1,41 @@
+"""Once-keys in state: claim that something is being done (race-safe), or ask whether it was."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import valuelog
+from service.storage import upsert
+from service.storage.models import OnceKey
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def claim(session: Session, key: str) -> bool:
+    """Record `key` in the caller's transaction: True the first time, False when it is recorded already.
+
+    Concurrent workers claiming one key on PostgreSQL: the second waits for the first to finish, then gets False
+    if the first committed and True if it rolled back, so exactly one of them goes on.
+    """
+    if claimed(session, key):  # a key once recorded stays: saying no needs no lock
+        return False
+    # Whoever claims writes the matching value-log entry next, which takes the log's append lock. Take that lock
+    # first: then every worker takes the two in one order (log, then key) and two of them cannot deadlock.
+    valuelog.lock_for_append(session)
+    inserted = session.execute(
+        upsert.insert(session, OnceKey)
+        .values(digest=digest(key), key=key)
+        .on_conflict_do_nothing(index_elements=[OnceKey.digest])
+        .returning(OnceKey.digest)
+    )
+    return inserted.first() is not None
+
+
+def claimed(session: Session, key: str) -> bool:
+    """Whether `key` is recorded (by this transaction or a committed one)."""
+    return session.scalar(select(OnceKey.digest).where(OnceKey.digest == digest(key))) is not None
