@@ -50,6 +50,7 @@ class Kind(StrEnum):
     CHECKIN_PROMPTED = "checkin.prompted"  # a stakeholder was asked (a commitment to the contact, never the contact)
     CHECKIN_REMINDED = "checkin.reminded"  # a stakeholder who had not answered was reminded, once
     CHECKIN_ANSWERED = "checkin.answered"  # a stakeholder answered (the score; commitments to the texts)
+    CHECKIN_REFUSED = "checkin.refused"  # a `/value` comment was not counted (not a stakeholder, unreadable, ...)
     CHECKIN_CLOSED = "checkin.closed"  # a round reached its deadline, with its response rate
     CHECKIN_UNREACHABLE = "checkin.unreachable"  # a group the hypothesis names had nobody to ask in a round
     # Stakeholders: people and bodies asked for check-ins.
