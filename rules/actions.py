@@ -194,22 +194,34 @@ class OpenCheckinRound(Action):
 
     kind `iteration`: the hypotheses of every epic with work in the event's iteration (key iteration:<it>:<h>).
     kind `ex-post`: the hypotheses of the event's epic (key ex-post:<epic>:<h>).
+    `remind_before`: how long before the deadline those who have not answered are reminded, once (default: half
+    the time the round runs).
     """
 
     name: ClassVar[str] = "open_checkin_round"
-    keys: ClassVar[tuple[str, ...]] = ("kind", "deadline")
+    keys: ClassVar[tuple[str, ...]] = ("kind", "deadline", "remind_before")
     required: ClassVar[tuple[str, ...]] = ("kind", "deadline")
     kind: str
     deadline_text: str
+    remind_before_text: str | None = None
 
     @classmethod
     def parse(cls, params: Mapping[str, Any], where: Where) -> Action:
         kind = _choice(params, "kind", ROUND_KINDS, "iteration", where)
-        try:
-            parse_duration(params["deadline"])
-        except ValueError as exc:
-            raise where.at("deadline").error(str(exc)) from exc
-        return cls(kind, str(params["deadline"]))
+        durations = {}
+        for name in ("deadline", "remind_before"):
+            if name not in params:
+                continue
+            try:
+                durations[name] = parse_duration(params[name])
+            except ValueError as exc:
+                raise where.at(name).error(str(exc)) from exc
+        remind = durations.get("remind_before")
+        if remind is not None and remind >= durations["deadline"]:
+            raise where.at("remind_before").error(
+                f"remind_before ({params['remind_before']}) must be shorter than the deadline ({params['deadline']})"
+            )
+        return cls(kind, str(params["deadline"]), str(params["remind_before"]) if "remind_before" in params else None)
 
     def run(self, ctx: ActionContext) -> dict[str, Any]:
         iteration: str | None
@@ -225,7 +237,9 @@ class OpenCheckinRound(Action):
                 raise ActionError("open_checkin_round (ex-post): the event names no epic")
             iteration, scope_key = None, str(epic)
             ids = list(ctx.facts.get("epic.active_hypothesis_ids") or [])
-        deadline = ctx.now + parse_duration(self.deadline_text)
+        runs = parse_duration(self.deadline_text)
+        deadline = ctx.now + runs
+        remind_at = deadline - (parse_duration(self.remind_before_text) if self.remind_before_text else runs / 2)
         opened: list[int] = []
         existing: list[int] = []
         for hypothesis_id in ids:
@@ -235,6 +249,7 @@ class OpenCheckinRound(Action):
                 iteration=iteration,
                 deadline=deadline,
                 unique_key=f"{self.kind}:{scope_key}:{hypothesis_id}",
+                remind_at=remind_at,
             )
             (opened if opening.opened else existing).append(opening.round_id)
         return {
@@ -244,6 +259,7 @@ class OpenCheckinRound(Action):
             "opened": opened,
             "already_open": existing,
             "deadline": deadline.isoformat(),
+            "remind_at": remind_at.isoformat(),
         }
 
 

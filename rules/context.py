@@ -54,9 +54,20 @@ class ActionContext(Protocol):
         """Append a value-log entry about `subject`, with the rule (`rule:<id>`) as actor and `rules` as source."""
 
     def open_round(
-        self, *, hypothesis_id: int, kind: str, iteration: str | None, deadline: datetime, unique_key: str
+        self,
+        *,
+        hypothesis_id: int,
+        kind: str,
+        iteration: str | None,
+        deadline: datetime,
+        unique_key: str,
+        remind_at: datetime | None = None,
     ) -> RoundOpening:
-        """Open a check-in round unless one with `unique_key` exists; an opening is logged as `checkin.opened`."""
+        """Open a check-in round unless one with `unique_key` exists; an opening is logged as `checkin.opened`.
+
+        The clock asks its stakeholders, reminds those who have not answered at `remind_at` (once), and closes it at
+        `deadline` with its response rate.
+        """
 
     def claim(self, key: str) -> bool:
         """Claim a once-key: True the first time, False ever after (also for another rule or worker).

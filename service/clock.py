@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 
+from service.checkins import rounds
 from service.jobs import run_once
 from service.reactions import run_scheduled
 from service.runtime import Runtime
@@ -45,6 +46,11 @@ def scheduled_rules(runtime: Runtime) -> None:
         log.info("clock: scheduled rules fired %s time(s)", fired)
 
 
+def checkins_due(runtime: Runtime) -> None:
+    """Ask, remind and close the check-in rounds that are due; each unit of work happens once (checkins/rounds.py)."""
+    rounds.run_due(runtime)
+
+
 def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
         timezone="UTC",
@@ -53,6 +59,8 @@ def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
     scheduler.add_job(daily_checkpoint, "cron", hour=0, minute=5, args=[runtime], id="daily_checkpoint")
     # Every 5 minutes is fine-grained enough for the packs' cron times; each fire time runs once.
     scheduler.add_job(scheduled_rules, "cron", minute="*/5", args=[runtime], id="scheduled_rules")
+    # Every minute: a round opened by a starting sprint asks its stakeholders within a minute.
+    scheduler.add_job(checkins_due, "cron", minute="*", args=[runtime], id="checkins_due")
     return scheduler
 
 

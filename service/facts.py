@@ -253,7 +253,8 @@ class SqlFacts:
         query = (
             select(CheckinAnswer.group, func.avg(CheckinAnswer.score))
             .join(CheckinRound, CheckinRound.id == CheckinAnswer.round_id)
-            .where(CheckinRound.iteration_key == iteration)
+            # A person's latest answer in a round counts; the earlier ones are kept for the record only.
+            .where(CheckinRound.iteration_key == iteration, CheckinAnswer.current.is_(True))
             .group_by(CheckinAnswer.group)
         )
         if hypotheses is not None:

@@ -55,7 +55,14 @@ class SessionContext:
         return once_keys.claim(self.session, key)
 
     def open_round(
-        self, *, hypothesis_id: int, kind: str, iteration: str | None, deadline: datetime, unique_key: str
+        self,
+        *,
+        hypothesis_id: int,
+        kind: str,
+        iteration: str | None,
+        deadline: datetime,
+        unique_key: str,
+        remind_at: datetime | None = None,
     ) -> RoundOpening:
         found = self._round_with(unique_key)
         if found is not None:
@@ -70,6 +77,7 @@ class SessionContext:
                     status="open",
                     opened_at=self.now,
                     deadline=deadline,
+                    remind_at=remind_at,
                 )
                 self.session.add(row)
                 self.session.flush()
@@ -86,6 +94,7 @@ class SessionContext:
             "iteration": iteration,
             "kind": kind,
             "deadline": deadline,
+            "remind_at": remind_at,
             "rule": self.rule_id,
         }
         self.log(Kind.CHECKIN_OPENED, epic, data)

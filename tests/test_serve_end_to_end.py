@@ -58,8 +58,15 @@ def test_jira_sprint_epic_and_story_appear_in_the_api(tmp_path) -> None:
 
         api = requests.Session()
         api.headers["Authorization"] = f"Bearer {token}"
+        # Deliveries of different subjects may be processed in any order (each subject's in order of receipt), so
+        # wait until all four are done, not until the first sign of the story.
+        done = _until(
+            lambda: api.get(f"{base}/api/v1/deliveries", timeout=10).json()["items"],
+            lambda items: len(items) == 4 and all(item["status"] == "processed" for item in items),
+        )
+        assert [item["status"] for item in done] == ["processed"] * 4
         epic_url = f"{base}/api/v1/epics/{urllib.parse.quote(EPIC, safe='')}"
-        epic = _until(lambda: api.get(epic_url, timeout=10).json(), lambda body: body.get("tickets"))
+        epic = api.get(epic_url, timeout=10).json()
         assert epic["phase"] == "during"  # its story is in the running sprint
         [story] = epic["tickets"]
         assert story["key"] == STORY

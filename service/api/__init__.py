@@ -10,9 +10,20 @@ PREFIX = "/api/v1"
 
 
 def init_app(app: Flask) -> None:
-    from service.api import deliveries, epics, hypotheses, iterations, log, openapi, outbox, stakeholders, tokens
+    from service.api import (
+        checkins,
+        deliveries,
+        epics,
+        hypotheses,
+        iterations,
+        log,
+        openapi,
+        outbox,
+        stakeholders,
+        tokens,
+    )
 
-    for module in (log, tokens, deliveries, epics, iterations, hypotheses, stakeholders, outbox):
+    for module in (log, tokens, deliveries, epics, iterations, hypotheses, stakeholders, checkins, outbox):
         app.register_blueprint(module.bp, url_prefix=PREFIX)
     app.register_blueprint(openapi.bp)
     errors.init_app(app)

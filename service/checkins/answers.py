@@ -47,11 +47,10 @@ def _whole_score(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str | None, BeforeValidator(_blank_is_none), StringConstraints(max_length=5000)]
+Text = Annotated[Annotated[str, StringConstraints(max_length=5000)] | None, BeforeValidator(_blank_is_none)]
 HttpUrl = Annotated[
-    str | None,
+    Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000, pattern=r"^https?://\S+$")] | None,
     BeforeValidator(_blank_is_none),
-    StringConstraints(strip_whitespace=True, max_length=1000, pattern=r"^https?://\S+$"),
 ]
 
 

@@ -34,6 +34,7 @@ _COMMAND = re.compile(r"^[ \t>]*/value\b(?P<rest>[^\n]*)$", re.IGNORECASE | re.M
 _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'"})
 _HYPOTHESIS = re.compile(r"^(?:h|hypothesis:)(\d{1,9})$", re.IGNORECASE)
 _SCORE = re.compile(r"^[+-]?\d+$")
+_ACCOUNT = {"github": "GitHub login", "jira": "Jira account id"}
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,13 @@ def on_comment(session: Session, settings: Settings, taxonomy: Taxonomy, event: 
     if person is None:
         return reply(
             "Thank you: this `/value` answer is not counted, because your account is not one of this project's "
-            "stakeholders. Ask the product owner to add you (with your "
-            f"{'GitHub login' if event.source == 'github' else 'Jira account'}) and answer again.",
+            f"stakeholders. Ask the product owner to add you with your {_ACCOUNT.get(event.source, 'account')} "
+            "(`pvm stakeholder add`, or the Stakeholders page), then answer again."
+            + (
+                ""
+                if event.source in _ACCOUNT
+                else " On this tracker, answers are taken from stakeholders' e-mail links."
+            ),
             "not a stakeholder",
         )
     try:

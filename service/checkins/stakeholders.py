@@ -169,8 +169,8 @@ def change(
         _check_webhook(settings, given["webhook_url"])
     if "email" in given and given["email"] is not None:
         given["email"] = str(given["email"])
-    if "scope" in given:
-        given["scope"] = list(dict.fromkeys(given["scope"]))
+    if "scope" in given:  # null clears the scope: the person follows every project again
+        given["scope"] = list(dict.fromkeys(given["scope"] or []))
     changed = {name: value for name, value in given.items() if getattr(person, name) != value}
     secret = None
     for name, value in changed.items():

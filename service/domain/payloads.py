@@ -371,7 +371,17 @@ RECORDED: dict[Kind, type[Payload]] = {
     Kind.READING_RECORDED: ReadingRecorded,
     Kind.CLOCK_OPEN_ROUND: RoundDue,
     Kind.CLOCK_ACTIVE_ITERATION: IterationDue,
-    **dict.fromkeys((Kind.CHECKIN_OPENED, Kind.CHECKIN_PROMPTED, Kind.CHECKIN_ANSWERED), CheckinChange),
+    **dict.fromkeys(
+        (
+            Kind.CHECKIN_OPENED,
+            Kind.CHECKIN_PROMPTED,
+            Kind.CHECKIN_REMINDED,
+            Kind.CHECKIN_ANSWERED,
+            Kind.CHECKIN_CLOSED,
+            Kind.CHECKIN_UNREACHABLE,
+        ),
+        CheckinChange,
+    ),
 }
 
 

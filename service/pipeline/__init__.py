@@ -22,7 +22,7 @@ from service.config import Settings
 from service.domain.events import Event
 from service.domain.kinds import Kind
 from service.domain.taxonomy import load_for
-from service.pipeline import hypotheses, iterations, tickets, trackers
+from service.pipeline import comments, hypotheses, iterations, tickets, trackers
 from service.pipeline.context import Step
 
 _HANDLERS: dict[str, Callable[[Step], list[Event]]] = {
@@ -43,6 +43,7 @@ _HANDLERS: dict[str, Callable[[Step], list[Event]]] = {
     Kind.ITERATION_JOINED: tickets.apply_membership,
     Kind.ITERATION_LEFT: tickets.apply_membership,
     Kind.TRACKER_PINGED: trackers.apply_ping,
+    Kind.COMMENT_CREATED: comments.apply,
 }
 
 
@@ -51,7 +52,6 @@ def handle(session: Session, event: Event, settings: Settings | None = None) -> 
     taxonomy = load_for(settings.rules_dir if settings else None)
     handler = _HANDLERS.get(event.kind)
     if handler is None:
-        # Nothing to store (e.g. comment.created): it passes straight on to the rules.
-        return [event]
-    happened = handler(Step(session, taxonomy, event))
+        return [event]  # nothing to store: it passes straight on to the rules
+    happened = handler(Step(session, taxonomy, event, settings))
     return happened + hypotheses.follow_up(session, happened, taxonomy)

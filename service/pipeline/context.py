@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+from service.config import Settings
 from service.domain.events import Event
 from service.domain.payloads import Payload
 from service.domain.taxonomy import Taxonomy
@@ -21,6 +22,7 @@ class Step:
     session: Session
     taxonomy: Taxonomy
     event: Event
+    settings: Settings | None = None  # None only in tests that apply bare events
 
     def reported(self, model: type[P]) -> P:
         """The event's payload as the integration reported it; anything else is a bug in the integration."""

@@ -13,7 +13,7 @@ import pytest
 
 from rules.actions import Action, ActionError, parse_action
 from rules.context import ActionContext, RoundOpening
-from rules.errors import Where
+from rules.errors import PackError, Where
 from rules.facts import Facts
 from rules.scope import Scope
 from service.domain import once
@@ -43,6 +43,7 @@ class Recording:
     queued: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
     logged: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     rounds: dict[str, tuple[int, str, str | None, datetime]] = field(default_factory=dict)
+    reminders: dict[str, datetime | None] = field(default_factory=dict)
     claimed: set[str] = field(default_factory=set)
 
     @property
@@ -60,11 +61,19 @@ class Recording:
         self.logged.append((kind, subject, dict(data)))
 
     def open_round(
-        self, *, hypothesis_id: int, kind: str, iteration: str | None, deadline: datetime, unique_key: str
+        self,
+        *,
+        hypothesis_id: int,
+        kind: str,
+        iteration: str | None,
+        deadline: datetime,
+        unique_key: str,
+        remind_at: datetime | None = None,
     ) -> RoundOpening:
         if unique_key in self.rounds:
             return RoundOpening(list(self.rounds).index(unique_key) + 100, opened=False)
         self.rounds[unique_key] = (hypothesis_id, kind, iteration, deadline)
+        self.reminders[unique_key] = remind_at
         return RoundOpening(len(self.rounds) + 99, opened=True)
 
     def claim(self, key: str) -> bool:
@@ -136,6 +145,19 @@ def test_rounds_are_opened_per_hypothesis_by_unique_key() -> None:
     }
     again = run({"open_checkin_round": {"kind": "iteration", "deadline": "10d"}}, ctx)
     assert again["opened"] == [] and again["already_open"] == [100, 101]
+
+
+def test_a_round_reminds_at_half_its_time_unless_told_how_long_before_the_deadline() -> None:
+    started = Event("iteration.started", "jira", "jira:sprint/37", "jira:ana", NOW)
+    ctx = context({"iteration.key": "jira:sprint/37", "iteration.active_hypothesis_ids": [3]}, started)
+    run({"open_checkin_round": {"kind": "iteration", "deadline": "10d"}}, ctx)
+    assert ctx.reminders == {"iteration:jira:sprint/37:3": NOW + timedelta(days=5)}
+    ctx = context({"iteration.key": "jira:sprint/38", "iteration.active_hypothesis_ids": [3]}, started)
+    done = run({"open_checkin_round": {"kind": "iteration", "deadline": "10d", "remind_before": "2d"}}, ctx)
+    assert ctx.reminders == {"iteration:jira:sprint/38:3": NOW + timedelta(days=8)}
+    assert done["remind_at"] == (NOW + timedelta(days=8)).isoformat()
+    with pytest.raises(PackError, match="must be shorter than the deadline"):
+        run({"open_checkin_round": {"kind": "iteration", "deadline": "3d", "remind_before": "3d"}}, ctx)
 
 
 def test_an_ex_post_round_needs_an_epic_and_an_owner_is_needed_to_notify() -> None:

@@ -69,8 +69,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "memberships": {},
         "log": ["ticket.created", "ticket.deleted"],
     },
-    # A comment passes on to the rules; none in the default pack answers a plain comment, so nothing is logged.
-    "own/issue_comment__created": flow.NOTHING,
+    # A `/value` answer from someone who is not a stakeholder: not counted, logged, one reply saying how to be added.
+    "own/issue_comment__created": {**flow.NOTHING, "log": ["checkin.refused"]},
     "own/milestone__created": {"iterations": {M3: "active"}, "log": ["iteration.created", "iteration.started"]},
     "own/milestone__closed": {"iterations": {M3: "closed"}, "log": ["iteration.created", "iteration.closed"]},
     "own/milestone__deleted": {"iterations": {M3: "deleted"}, "log": ["iteration.created", "iteration.deleted"]},

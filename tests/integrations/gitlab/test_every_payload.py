@@ -57,8 +57,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "memberships": {(ISSUE, MILESTONE_31): "in"},
         "log": ["ticket.created", "label.added", "iteration.created", "iteration.joined"],
     },
-    # A comment passes on to the rules; none in the default pack answers it outside a check-in round.
-    "own/note__issue_comment": flow.NOTHING,
+    # A `/value` answer from someone who is not a stakeholder: not counted, logged, one reply saying how to be added.
+    "own/note__issue_comment": {**flow.NOTHING, "log": ["checkin.refused"]},
     "own/note__merge_request": {"ignored": "comments on 'MergeRequest' are not acted on"},
     "own/note__system": {"ignored": "system note"},
     "own/push__main": {"ignored": "'Push Hook' is not acted on"},

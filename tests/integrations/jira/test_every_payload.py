@@ -72,8 +72,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "memberships": {(STORY, "jira:sprint/41"): "in"},
     },
     "own/issue_deleted__story": {"tickets": {STORY: "deleted"}, "log": ["ticket.created", "ticket.deleted"]},
-    # A comment passes on to the rules; none in the default pack answers it outside a check-in round.
-    "own/comment_created__value_answer": flow.NOTHING,
+    # A `/value` answer from someone who is not a stakeholder: not counted, logged, one reply saying how to be added.
+    "own/comment_created__value_answer": {**flow.NOTHING, "log": ["checkin.refused"]},
     "own/sprint_created__minimal": {"iterations": {S37: "future"}, "log": ["iteration.created"]},
     "own/sprint_started__sprint37": {"iterations": {S37: "active"}, "log": ["iteration.created", "iteration.started"]},
     "own/sprint_closed__sprint37": {"iterations": {S37: "closed"}, "log": ["iteration.created", "iteration.closed"]},

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.runtime import runtime
+from service.storage.models import CheckinRound
 from tests.conftest import auth, token_for
 from tests.epics import add_epic
 from tests.hostile import ANY_CHARACTER, VALUES, dumps, mutated
@@ -37,10 +38,28 @@ BODIES = {
     ("PATCH", "/api/v1/hypotheses/1"): {"status": "supported", "reason": "appeals down", "confidence": "on track"},
     ("POST", "/api/v1/hypotheses/1/readings"): {"value": 0.15, "date": "2026-12-01", "source": "case system"},
     ("POST", "/api/v1/tokens"): {"name": "audit-office", "role": "auditor"},
+    ("POST", "/api/v1/stakeholders"): {
+        "name": "Ana",
+        "group": "citizen",
+        "email": "ana@city.example",
+        "scope": ["github:acme"],
+    },
+    ("PATCH", "/api/v1/stakeholders/1"): {"github": "ana", "jira": "5b10ac8d82e05b22cc7d4ef5", "scope": "jira:PRM"},
+    ("POST", "/api/v1/checkins/1/answers"): {
+        "group": "citizen",
+        "score": -1,
+        "confidence": "high",
+        "dimension": "transparency",
+        "text": "lost",
+        "evidence_url": "https://example.org/x",
+        "worse_off": "people without a phone",
+    },
 }
 LISTS = ["/api/v1/log", "/api/v1/deliveries", "/api/v1/outbox", "/api/v1/hypotheses", "/api/v1/epics",
-         "/api/v1/iterations", "/api/v1/hypotheses/1/readings"]  # fmt: skip
-PARAMETERS = ["after", "limit", "kind", "subject", "actor", "status", "phase", "dimension", "epic", "source", "state"]
+         "/api/v1/iterations", "/api/v1/hypotheses/1/readings", "/api/v1/stakeholders", "/api/v1/checkins",
+         "/api/v1/checkins/1/answers"]  # fmt: skip
+PARAMETERS = ["after", "limit", "kind", "subject", "actor", "status", "phase", "dimension", "epic", "source", "state",
+              "group", "hypothesis", "iteration"]  # fmt: skip
 
 
 @pytest.fixture
@@ -50,6 +69,11 @@ def api(any_app):
     client, headers = any_app.test_client(), auth(token_for(any_app, "admin"))
     path = f"/api/v1/epics/{quote(EPIC, safe='')}/hypotheses"
     assert client.post(path, json=HYPOTHESIS, headers=headers).status_code == 201
+    assert (
+        client.post("/api/v1/stakeholders", json={"name": "Ben", "group": "user"}, headers=headers).status_code == 201
+    )
+    with runtime(any_app).transaction() as session:
+        session.add(CheckinRound(hypothesis_id=1, iteration_key=None, kind="ex-post", unique_key="ex-post:x:1"))
     return client, headers
 
 

@@ -1,0 +1,309 @@
+"""Check-in rounds over time: ask everyone due, remind those who have not answered (once), close at the deadline.
+
+The clock calls `run_due` every minute. Each unit of work (a person asked in a round, a prompt reminded, a round
+closed) is done in one transaction together with its once-key (`prompt:<round>:<person>`, `remind:<prompt>`,
+`close:<round>`, in the `once_keys` table), so two clocks, a restart mid-round or a clock that was down for an
+hour neither lose nor double any of them: the key and the work commit together or not at all.
+
+People are asked through their channel (service/checkins/stakeholders.py `channel_for`): tracker users in ONE
+comment per round on the epic that mentions them all, with the `/value` syntax; e-mail and webhook through the
+outbox (the message, with each person's own link, is rendered when it is sent); link-only people through the link
+the product owner hands over. A round is never prompted while its iteration is not running.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service import once_keys, reactions, sealing, valuelog
+from service.checkins import stakeholders
+from service.checkins.comments import EXAMPLE, SYNTAX
+from service.config import Settings
+from service.domain import keys, once
+from service.domain.events import Event
+from service.domain.kinds import Kind
+from service.domain.payloads import CheckinChange
+from service.facts import ACTIVE_STATUSES
+from service.outbox.queue import enqueue
+from service.runtime import Runtime
+from service.storage.models import CheckinPrompt, CheckinRound, Hypothesis, Iteration, Stakeholder, Ticket
+
+log = logging.getLogger(__name__)
+
+CLOCK = "clock"
+MESSAGE_CHANNELS = ("email", "webhook")  # sent through the outbox, one row per person
+
+
+@dataclass
+class Tally:
+    prompted: int = 0
+    reminded: int = 0
+    closed: int = 0
+    unreachable: int = 0
+    firings: list[reactions.Firing] = field(default_factory=list)
+
+    @property
+    def work(self) -> int:
+        return self.prompted + self.reminded + self.closed + self.unreachable
+
+
+def run_due(runtime: Runtime, now: datetime | None = None) -> Tally:
+    """Everything due at `now`, one round per transaction, so one round's trouble does not hold up the others."""
+    moment = now or datetime.now(UTC)
+    tally = Tally()
+    with runtime.transaction() as session:
+        open_rounds = list(
+            session.scalars(select(CheckinRound.id).where(CheckinRound.status == "open").order_by(CheckinRound.id))
+        )
+    for round_id in open_rounds:
+        try:
+            with runtime.transaction() as session:
+                round_ = session.get(CheckinRound, round_id)
+                if round_ is None or round_.status != "open":
+                    continue
+                if round_.deadline is not None and round_.deadline <= moment:
+                    tally.firings += close(session, runtime.settings, round_, moment)
+                    tally.closed += 1 if round_.status == "closed" else 0
+                    continue
+                tally.unreachable += note_unreachable(session, round_)
+                tally.prompted += prompt(session, runtime.settings, round_, moment)
+                if round_.remind_at is not None and round_.remind_at <= moment:
+                    tally.reminded += remind(session, runtime.settings, round_, moment)
+        except Exception:  # one round's failure is logged and retried at the next tick; the others go on
+            log.exception("check-ins: round %s could not be handled; trying again at the next tick", round_id)
+    if tally.work:
+        log.info(
+            "check-ins: %d asked, %d reminded, %d rounds closed, %d groups unreachable",
+            tally.prompted,
+            tally.reminded,
+            tally.closed,
+            tally.unreachable,
+        )
+    return tally
+
+
+def may_ask(session: Session, round_: CheckinRound) -> bool:
+    """An iteration round asks only while its iteration runs (not before it starts, nor once it is closed or deleted);
+    an ex-post round asks right away. A hypothesis no longer pursued is not asked about."""
+    hypothesis = session.get(Hypothesis, round_.hypothesis_id)
+    if hypothesis is None or hypothesis.status not in ACTIVE_STATUSES:
+        return False
+    if round_.iteration_key is None:
+        return True
+    iteration = session.get(Iteration, round_.iteration_key)
+    return iteration is not None and iteration.state == "active"
+
+
+def note_unreachable(session: Session, round_: CheckinRound) -> int:
+    """Groups the hypothesis names with nobody to ask: recorded once each, so a summary can say who was not asked."""
+    if not may_ask(session, round_):
+        return 0
+    hypothesis = session.get(Hypothesis, round_.hypothesis_id)
+    assert hypothesis is not None
+    noted = 0
+    for group in stakeholders.recipients(session, hypothesis).unreachable:
+        if not once_keys.claim(session, once.key("checkin.unreachable", round_.id, group)):
+            continue
+        round_.unreachable_groups = [*(round_.unreachable_groups or []), group]
+        data = {"round": round_.id, "hypothesis": hypothesis.id, "iteration": round_.iteration_key, "group": group}
+        valuelog.append(
+            session, kind=Kind.CHECKIN_UNREACHABLE, subject=_subject(round_), data=data, actor=CLOCK, source=CLOCK
+        )
+        noted += 1
+    return noted
+
+
+def prompt(session: Session, settings: Settings, round_: CheckinRound, now: datetime) -> int:
+    """Ask everyone due in the round who has not been asked yet; how many were asked."""
+    if not may_ask(session, round_):
+        return 0
+    hypothesis = session.get(Hypothesis, round_.hypothesis_id)
+    assert hypothesis is not None
+    mentioned: list[tuple[Stakeholder, CheckinPrompt]] = []
+    asked = 0
+    for person in stakeholders.recipients(session, hypothesis).people:
+        if not once_keys.claim(session, once.key("prompt", round_.id, person.id)):
+            continue
+        channel = stakeholders.channel_for(person, hypothesis.epic_key)
+        row = CheckinPrompt(
+            round_id=round_.id,
+            stakeholder_id=person.id,
+            group=person.group,
+            channel=channel,
+            nonce=secrets.token_urlsafe(32),
+        )
+        session.add(row)
+        session.flush()
+        if channel in MESSAGE_CHANNELS:
+            item = enqueue(
+                session,
+                tracker=channel,
+                action="checkin_prompt",
+                target=f"prompt:{row.id}",
+                body={"prompt": row.id},
+                cause=_subject(round_),
+            )
+            row.outbox_id = item.id
+        elif channel == "tracker":
+            mentioned.append((person, row))
+        else:
+            row.sent_at = now  # a link the product owner hands over: nothing to send
+        _log_prompt(session, settings, Kind.CHECKIN_PROMPTED, round_, person, row)
+        asked += 1
+    if mentioned:
+        comment = enqueue(
+            session,
+            tracker=keys.tracker_of(hypothesis.epic_key),
+            action="comment",
+            target=hypothesis.epic_key,
+            body={"text": _comment(session, hypothesis, round_, [p for p, _ in mentioned], reminder=False)},
+            cause=_subject(round_),
+        )
+        for _, row in mentioned:
+            row.outbox_id = comment.id
+    return asked
+
+
+def remind(session: Session, settings: Settings, round_: CheckinRound, now: datetime) -> int:
+    """Remind, once each, everyone asked who has not answered and can be reached again; how many."""
+    if not may_ask(session, round_):
+        return 0
+    hypothesis = session.get(Hypothesis, round_.hypothesis_id)
+    assert hypothesis is not None
+    due = session.execute(
+        select(CheckinPrompt, Stakeholder)
+        .join(Stakeholder, Stakeholder.id == CheckinPrompt.stakeholder_id)
+        .where(
+            CheckinPrompt.round_id == round_.id,
+            CheckinPrompt.answered_at.is_(None),
+            CheckinPrompt.reminded_at.is_(None),
+            CheckinPrompt.channel != "link",  # the product owner follows those up in person
+            Stakeholder.erased_at.is_(None),
+        )
+        .order_by(CheckinPrompt.id)
+    ).all()
+    mentioned: list[tuple[Stakeholder, CheckinPrompt]] = []
+    reminded = 0
+    for row, person in due:
+        if not once_keys.claim(session, once.key("remind", row.id)):
+            continue
+        row.reminded_at = now
+        if row.channel in MESSAGE_CHANNELS:
+            item = enqueue(
+                session,
+                tracker=row.channel,
+                action="checkin_reminder",
+                target=f"prompt:{row.id}",
+                body={"prompt": row.id},
+                cause=_subject(round_),
+            )
+            row.reminder_outbox_id = item.id
+        else:
+            mentioned.append((person, row))
+        _log_prompt(session, settings, Kind.CHECKIN_REMINDED, round_, person, row)
+        reminded += 1
+    if mentioned:
+        comment = enqueue(
+            session,
+            tracker=keys.tracker_of(hypothesis.epic_key),
+            action="comment",
+            target=hypothesis.epic_key,
+            body={"text": _comment(session, hypothesis, round_, [p for p, _ in mentioned], reminder=True)},
+            cause=_subject(round_),
+        )
+        for _, row in mentioned:
+            row.reminder_outbox_id = comment.id
+    return reminded
+
+
+def close(session: Session, settings: Settings, round_: CheckinRound, now: datetime) -> list[reactions.Firing]:
+    """Close the round with its response rate and let the rules react to `checkin.closed`, in this transaction."""
+    if not once_keys.claim(session, once.key("close", round_.id)):
+        return []
+    asked = session.scalar(select(func.count()).where(CheckinPrompt.round_id == round_.id)) or 0
+    answered = (
+        session.scalar(
+            select(func.count()).where(CheckinPrompt.round_id == round_.id, CheckinPrompt.answered_at.is_not(None))
+        )
+        or 0
+    )
+    round_.status, round_.closed_at = "closed", now
+    round_.response_rate = answered / asked if asked else None
+    data = {
+        "round": round_.id,
+        "hypothesis": round_.hypothesis_id,
+        "iteration": round_.iteration_key,
+        "asked": asked,
+        "answered": answered,
+        "response_rate": round_.response_rate,
+        "unreachable_groups": list(round_.unreachable_groups or []),
+    }
+    valuelog.append(session, kind=Kind.CHECKIN_CLOSED, subject=_subject(round_), data=data, actor=CLOCK, source=CLOCK)
+    payload = CheckinChange(round=round_.id, hypothesis=round_.hypothesis_id, iteration=round_.iteration_key)
+    event = Event(Kind.CHECKIN_CLOSED, CLOCK, _subject(round_), CLOCK, now, payload)
+    return reactions.react(session, [event], settings=settings, now=now, cause=_subject(round_))
+
+
+def _subject(round_: CheckinRound) -> str:
+    return f"checkin-round:{round_.id}"
+
+
+def _log_prompt(
+    session: Session, settings: Settings, kind: str, round_: CheckinRound, person: Stakeholder, row: CheckinPrompt
+) -> None:
+    contact = {"email": person.email, "webhook": person.webhook_url, "tracker": person.github or person.jira}
+    data = {
+        "round": round_.id,
+        "hypothesis": round_.hypothesis_id,
+        "iteration": round_.iteration_key,
+        "prompt": row.id,
+        "stakeholder": person.id,
+        "group": person.group,
+        "channel": row.channel,
+        # A commitment to how the person was reached, never the address itself (it stays erasable).
+        "contact": sealing.commit(settings, contact.get(row.channel)),
+    }
+    valuelog.append(session, kind=kind, subject=_subject(round_), data=data, actor=CLOCK, source=CLOCK)
+
+
+def _mention(person: Stakeholder, tracker: str) -> str:
+    if tracker == "jira" and person.jira:
+        return f"[~accountid:{person.jira}]"
+    return f"@{person.github}"
+
+
+def _comment(
+    session: Session, hypothesis: Hypothesis, round_: CheckinRound, people: list[Stakeholder], *, reminder: bool
+) -> str:
+    tracker = keys.tracker_of(hypothesis.epic_key)
+    who = " ".join(_mention(person, tracker) for person in people)
+    iteration = session.get(Iteration, round_.iteration_key) if round_.iteration_key else None
+    ticket = session.get(Ticket, hypothesis.epic_key)
+    when = f"in {iteration.name or iteration.key}" if iteration else "now that the epic is closed"
+    deadline = f"{round_.deadline:%Y-%m-%d %H:%M} UTC" if round_.deadline else "the end of the round"
+    opening = "A reminder: we have not heard from you yet." if reminder else "Check-in time."
+    return (
+        f"{who} {opening} How did the work {when} on "
+        f"{'this epic' if ticket is None else repr(ticket.title)} change public value?\n\n"
+        f"> {hypothesis.statement}\n\n"
+        "Answer with a comment here (or on any ticket of this epic), a score from -2 (value destroyed) to +2 "
+        f"(value clearly created):\n\n`{SYNTAX}`\n\nfor example `{EXAMPLE}`"
+        f"{f' (add `h{hypothesis.id}`)' if _several_rounds(session, hypothesis) else ''}. "
+        f"Please answer by {deadline}. Who is worse off, or not represented? Say so in the text."
+    )
+
+
+def _several_rounds(session: Session, hypothesis: Hypothesis) -> bool:
+    open_rounds = session.scalar(
+        select(func.count())
+        .select_from(CheckinRound)
+        .join(Hypothesis, Hypothesis.id == CheckinRound.hypothesis_id)
+        .where(Hypothesis.epic_key == hypothesis.epic_key, CheckinRound.status == "open")
+    )
+    return bool(open_rounds and open_rounds > 1)
