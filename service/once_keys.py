@@ -36,6 +36,25 @@ def claim(session: Session, key: str) -> bool:
     return inserted.first() is not None
 
 
+def claim_many(session: Session, keys: list[str]) -> set[str]:
+    """Record many keys at once (one statement), as `claim` does one: the keys this call recorded first."""
+    if not keys:
+        return set()
+    by_digest = {digest(key): key for key in keys}
+    done = set(session.scalars(select(OnceKey.digest).where(OnceKey.digest.in_(list(by_digest)))))
+    fresh = [(d, key) for d, key in by_digest.items() if d not in done]
+    if not fresh:
+        return set()
+    valuelog.lock_for_append(session)  # the same order as `claim`: the log first, then the keys
+    inserted = session.scalars(
+        upsert.insert(session, OnceKey)
+        .values([{"digest": d, "key": key} for d, key in fresh])
+        .on_conflict_do_nothing(index_elements=[OnceKey.digest])
+        .returning(OnceKey.digest)
+    )
+    return {by_digest[d] for d in inserted}
+
+
 def claimed(session: Session, key: str) -> bool:
     """Whether `key` is recorded (by this transaction or a committed one)."""
     return session.scalar(select(OnceKey.digest).where(OnceKey.digest == digest(key))) is not None

@@ -126,17 +126,20 @@ def record(
     late = round_.status == "closed" or (round_.deadline is not None and moment > round_.deadline)
     replaced: list[int] = []
     if stakeholder is not None:
+        # The person's earlier answer stops counting (one statement: it is on every answer's path).
         replaced = list(
             session.scalars(
-                select(CheckinAnswer.id).where(
+                update(CheckinAnswer)
+                .where(
                     CheckinAnswer.round_id == round_.id,
                     CheckinAnswer.stakeholder_id == stakeholder.id,
                     CheckinAnswer.current.is_(True),
                 )
+                .values(current=False)
+                .returning(CheckinAnswer.id),
+                execution_options={"synchronize_session": False},
             )
         )
-        if replaced:
-            session.execute(update(CheckinAnswer).where(CheckinAnswer.id.in_(replaced)).values(current=False))
         if prompt is None:
             prompt = session.scalars(
                 select(CheckinPrompt).where(

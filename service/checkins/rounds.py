@@ -32,7 +32,15 @@ from service.domain.payloads import CheckinChange
 from service.facts import ACTIVE_STATUSES
 from service.outbox.queue import enqueue
 from service.runtime import Runtime
-from service.storage.models import CheckinPrompt, CheckinRound, Hypothesis, Iteration, Stakeholder, Ticket
+from service.storage.models import (
+    CheckinPrompt,
+    CheckinRound,
+    Hypothesis,
+    Iteration,
+    OutboxItem,
+    Stakeholder,
+    Ticket,
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,37 +133,46 @@ def prompt(session: Session, settings: Settings, round_: CheckinRound, now: date
         return 0
     hypothesis = session.get(Hypothesis, round_.hypothesis_id)
     assert hypothesis is not None
-    mentioned: list[tuple[Stakeholder, CheckinPrompt]] = []
-    asked = 0
-    for person in stakeholders.recipients(session, hypothesis).people:
-        if not once_keys.claim(session, once.key("prompt", round_.id, person.id)):
-            continue
-        channel = stakeholders.channel_for(person, hypothesis.epic_key)
-        row = CheckinPrompt(
+    people = stakeholders.recipients(session, hypothesis).people
+    # One statement per kind of row for the whole round: a round may ask thousands of people.
+    keys_of = {person.id: once.key("prompt", round_.id, person.id) for person in people}
+    claimed = once_keys.claim_many(session, list(keys_of.values()))
+    due = [person for person in people if keys_of[person.id] in claimed]
+    rows = [
+        CheckinPrompt(
             round_id=round_.id,
             stakeholder_id=person.id,
             group=person.group,
-            channel=channel,
+            channel=stakeholders.channel_for(person, hypothesis.epic_key),
             nonce=secrets.token_urlsafe(32),
         )
-        session.add(row)
-        session.flush()
-        if channel in MESSAGE_CHANNELS:
-            item = enqueue(
-                session,
-                tracker=channel,
-                action="checkin_prompt",
-                target=f"prompt:{row.id}",
-                body={"prompt": row.id},
-                cause=_subject(round_),
-            )
-            row.outbox_id = item.id
-        elif channel == "tracker":
-            mentioned.append((person, row))
-        else:
+        for person in due
+    ]
+    session.add_all(rows)
+    session.flush()
+    messages = [row for row in rows if row.channel in MESSAGE_CHANNELS]
+    items = [
+        OutboxItem(
+            tracker=row.channel,
+            action="checkin_prompt",
+            target=f"prompt:{row.id}",
+            body={"prompt": row.id},
+            cause=_subject(round_),
+            status="pending",
+        )
+        for row in messages
+    ]
+    session.add_all(items)
+    session.flush()
+    for row, item in zip(messages, items, strict=True):
+        row.outbox_id = item.id
+    mentioned = [(person, row) for person, row in zip(due, rows, strict=True) if row.channel == "tracker"]
+    for row in rows:
+        if row.channel == "link":
             row.sent_at = now  # a link the product owner hands over: nothing to send
-        _log_prompt(session, settings, Kind.CHECKIN_PROMPTED, round_, person, row)
-        asked += 1
+    valuelog.append_many(
+        session, [_prompt_entry(settings, Kind.CHECKIN_PROMPTED, round_, p, r) for p, r in zip(due, rows, strict=True)]
+    )
     if mentioned:
         comment = enqueue(
             session,
@@ -167,7 +184,7 @@ def prompt(session: Session, settings: Settings, round_: CheckinRound, now: date
         )
         for _, row in mentioned:
             row.outbox_id = comment.id
-    return asked
+    return len(rows)
 
 
 def remind(session: Session, settings: Settings, round_: CheckinRound, now: datetime) -> int:
@@ -188,11 +205,11 @@ def remind(session: Session, settings: Settings, round_: CheckinRound, now: date
         )
         .order_by(CheckinPrompt.id)
     ).all()
+    claimed = once_keys.claim_many(session, [once.key("remind", row.id) for row, _ in due])
+    reachable = [(row, person) for row, person in due if once.key("remind", row.id) in claimed]
     mentioned: list[tuple[Stakeholder, CheckinPrompt]] = []
-    reminded = 0
-    for row, person in due:
-        if not once_keys.claim(session, once.key("remind", row.id)):
-            continue
+    entries: list[valuelog.Pending] = []
+    for row, person in reachable:
         row.reminded_at = now
         if row.channel in MESSAGE_CHANNELS:
             item = enqueue(
@@ -206,8 +223,8 @@ def remind(session: Session, settings: Settings, round_: CheckinRound, now: date
             row.reminder_outbox_id = item.id
         else:
             mentioned.append((person, row))
-        _log_prompt(session, settings, Kind.CHECKIN_REMINDED, round_, person, row)
-        reminded += 1
+        entries.append(_prompt_entry(settings, Kind.CHECKIN_REMINDED, round_, person, row))
+    valuelog.append_many(session, entries)
     if mentioned:
         comment = enqueue(
             session,
@@ -219,7 +236,7 @@ def remind(session: Session, settings: Settings, round_: CheckinRound, now: date
         )
         for _, row in mentioned:
             row.reminder_outbox_id = comment.id
-    return reminded
+    return len(reachable)
 
 
 def close(session: Session, settings: Settings, round_: CheckinRound, now: datetime) -> list[reactions.Firing]:
@@ -254,9 +271,9 @@ def _subject(round_: CheckinRound) -> str:
     return f"checkin-round:{round_.id}"
 
 
-def _log_prompt(
-    session: Session, settings: Settings, kind: str, round_: CheckinRound, person: Stakeholder, row: CheckinPrompt
-) -> None:
+def _prompt_entry(
+    settings: Settings, kind: str, round_: CheckinRound, person: Stakeholder, row: CheckinPrompt
+) -> valuelog.Pending:
     contact = {"email": person.email, "webhook": person.webhook_url, "tracker": person.github or person.jira}
     data = {
         "round": round_.id,
@@ -269,7 +286,7 @@ def _log_prompt(
         # A commitment to how the person was reached, never the address itself (it stays erasable).
         "contact": sealing.commit(settings, contact.get(row.channel)),
     }
-    valuelog.append(session, kind=kind, subject=_subject(round_), data=data, actor=CLOCK, source=CLOCK)
+    return valuelog.Pending(kind, _subject(round_), data, CLOCK, CLOCK)
 
 
 def _mention(person: Stakeholder, tracker: str) -> str:

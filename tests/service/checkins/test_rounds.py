@@ -238,19 +238,16 @@ def test_two_clocks_and_a_clock_that_died_mid_round_ask_remind_and_close_exactly
         round_ = session.scalars(select(CheckinRound)).one()
         opened, remind_at, deadline = round_.opened_at, round_.remind_at, round_.deadline
 
-    # A clock dies mid-round: its transaction rolls back with the once-keys it had claimed, so nothing is lost.
-    real_enqueue = rounds.enqueue
-    calls = {"n": 0}
+    # A clock dies mid-round, after claiming the prompts' keys and writing the rows, before the log entries: its
+    # transaction rolls back with the keys, so nothing is lost and nothing is half-done.
+    def dies(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("killed")
 
-    def dies_on_the_second(*args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("killed")
-        return real_enqueue(*args, **kwargs)
-
-    monkeypatch.setattr(rounds, "enqueue", dies_on_the_second)
+    monkeypatch.setattr(rounds.valuelog, "append_many", dies)
     assert rounds.run_due(runtime(app), now=opened + timedelta(minutes=1)).prompted == 0
-    monkeypatch.setattr(rounds, "enqueue", real_enqueue)
+    monkeypatch.undo()
+    with runtime(app).transaction() as session:
+        assert session.scalar(select(func.count()).select_from(CheckinPrompt)) == 0
 
     clocks = [runtime(app), _second_runtime(app)]
     for moment in (opened + timedelta(minutes=2), remind_at + timedelta(minutes=1), deadline + timedelta(minutes=1)):
