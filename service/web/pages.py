@@ -25,6 +25,17 @@ SOURCE = "web"
 HISTORY_LIMIT = 500
 
 
+ERROR_CODES = (400, 403, 404, 410)
+
+
+def shows_error_pages(blueprint: Blueprint) -> Blueprint:
+    """Errors of the blueprint's pages as a page. Per blueprint, not app-wide: the API and the webhooks answer theirs
+    as JSON (service/http_boundary.py). Call at import, before the blueprint is registered."""
+    for code in ERROR_CODES:
+        blueprint.register_error_handler(code, error_page)
+    return blueprint
+
+
 @bp.app_context_processor
 def _people() -> dict[str, Any]:
     return {"person": current_person(), "signout_form": SignOutForm(), "Permission": Permission}
@@ -227,12 +238,13 @@ def edit_hypothesis(hypothesis_id: int) -> str | Response:
     )
 
 
-@bp.errorhandler(400)
-@bp.errorhandler(403)
-@bp.errorhandler(404)
-def _error(exc: Any) -> tuple[str, int]:
+def error_page(exc: Any) -> tuple[str, int]:
+    """The error page of every page blueprint (`shows_error_pages`)."""
     # A CSRF failure is a 400 too: most often a form left open past its token's lifetime.
     message = getattr(exc, "description", None) or str(exc)
     if getattr(exc, "name", "") == "Bad Request" and "CSRF" in message:
         message = f"{message} Reload the form and send it again."
     return render_template("error.html", code=exc.code, message=message), exc.code
+
+
+shows_error_pages(bp)
