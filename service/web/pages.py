@@ -16,7 +16,7 @@ from service.hypotheses import commands
 from service.hypotheses.schema import HypothesisInvalid, Problem, validate
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db
-from service.storage.models import Epic, Hypothesis, Reading, Ticket, ValueLogEntry
+from service.storage.models import CheckinRound, Epic, Hypothesis, Reading, Ticket, ValueLogEntry
 from service.web.forms import HypothesisForm, SignInForm, SignOutForm
 from service.web.people import current_person, needs, safe_next, sign_in, sign_out
 
@@ -135,6 +135,13 @@ def epic(key: str) -> str:
         select(Reading).where(Reading.hypothesis_id.in_([h.id for h in hypotheses])).order_by(Reading.date)
     ):
         readings[reading.hypothesis_id].append(reading)
+    rounds: dict[int, list[CheckinRound]] = defaultdict(list)
+    for round_ in db().scalars(
+        select(CheckinRound)
+        .where(CheckinRound.hypothesis_id.in_([h.id for h in hypotheses]))
+        .order_by(CheckinRound.id.desc())
+    ):
+        rounds[round_.hypothesis_id].append(round_)
     children = list(db().scalars(select(Ticket).where(Ticket.epic_key == key).order_by(Ticket.key)))
     subjects = [commands.subject_of(h) for h in hypotheses]
     history = list(
@@ -150,6 +157,7 @@ def epic(key: str) -> str:
         epic=found,
         hypotheses=hypotheses,
         readings=readings,
+        rounds=rounds,
         children=children,
         history=history,
         history_limit=HISTORY_LIMIT,
