@@ -7,6 +7,7 @@ live_server` in a test module.
 
 from __future__ import annotations
 
+import importlib.resources
 import importlib.util
 import os
 import shutil
@@ -77,3 +78,44 @@ def live_server(app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+# WCAG 2.2 rules that the bundled axe-core (4.4) predates are checked by `small_targets` below.
+_AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  const where = v => v.nodes.map(n => n.target.join(" ")).join(", ");
+  return result.violations.map(v => `${v.id} (${v.impact}): ${v.help}; at ${where(v)}`);
+}"""
+
+
+def accessibility_violations(page: Any) -> list[str]:
+    """axe-core's violations of every rule it runs by default, one line each (rule, impact, help, where).
+
+    axe comes from the local copy in the `axe-core-python` package, never from the network. It is evaluated in the
+    page rather than added as a <script> tag: the pages refuse inline script by their Content-Security-Policy, and
+    that policy stays in force while they are checked."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.evaluate((importlib.resources.files("axe_core_python") / "axe.min.js").read_text(encoding="utf-8"))
+    return list(page.evaluate(_AXE_RUN))
+
+
+_SMALL_TARGETS = """() => [...document.querySelectorAll("input:not([type=hidden]), select, textarea, button")]
+  .map(el => [el, el.getBoundingClientRect()])
+  .filter(([el, box]) => box.width > 0 && (box.width < 24 || box.height < 24))
+  .map(([el, box]) => `${el.id || el.name || el.tagName} is ${Math.round(box.width)}x${Math.round(box.height)}`)"""
+
+
+def small_targets(page: Any) -> list[str]:
+    """Form controls smaller than 24x24 CSS pixels (WCAG 2.2 SC 2.5.8, AA). Links are left out: the criterion
+    exempts a link inside a sentence, and every link on these pages is one."""
+    return list(page.evaluate(_SMALL_TARGETS))
+
+
+def focus_ring(page: Any) -> str:
+    """The focused element's id and its outline, e.g. `score-0 solid 3px`: a test asserts the ring is there."""
+    return str(
+        page.evaluate(
+            "() => { const el = document.activeElement, s = getComputedStyle(el);"
+            " return `${el.id || el.tagName} ${s.outlineStyle} ${s.outlineWidth}`; }"
+        )
+    )

@@ -16,13 +16,24 @@ from service.hypotheses import commands
 from service.hypotheses.schema import HypothesisInvalid, Problem, validate
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db
-from service.storage.models import Epic, Hypothesis, Reading, Ticket, ValueLogEntry
+from service.storage.models import CheckinRound, Epic, Hypothesis, Reading, Ticket, ValueLogEntry
 from service.web.forms import HypothesisForm, SignInForm, SignOutForm
 from service.web.people import current_person, needs, safe_next, sign_in, sign_out
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/web-static")
 SOURCE = "web"
 HISTORY_LIMIT = 500
+
+
+ERROR_CODES = (400, 403, 404, 410)
+
+
+def shows_error_pages(blueprint: Blueprint) -> Blueprint:
+    """Errors of the blueprint's pages as a page. Per blueprint, not app-wide: the API and the webhooks answer theirs
+    as JSON (service/http_boundary.py). Call at import, before the blueprint is registered."""
+    for code in ERROR_CODES:
+        blueprint.register_error_handler(code, error_page)
+    return blueprint
 
 
 @bp.app_context_processor
@@ -124,6 +135,13 @@ def epic(key: str) -> str:
         select(Reading).where(Reading.hypothesis_id.in_([h.id for h in hypotheses])).order_by(Reading.date)
     ):
         readings[reading.hypothesis_id].append(reading)
+    rounds: dict[int, list[CheckinRound]] = defaultdict(list)
+    for round_ in db().scalars(
+        select(CheckinRound)
+        .where(CheckinRound.hypothesis_id.in_([h.id for h in hypotheses]))
+        .order_by(CheckinRound.id.desc())
+    ):
+        rounds[round_.hypothesis_id].append(round_)
     children = list(db().scalars(select(Ticket).where(Ticket.epic_key == key).order_by(Ticket.key)))
     subjects = [commands.subject_of(h) for h in hypotheses]
     history = list(
@@ -139,6 +157,7 @@ def epic(key: str) -> str:
         epic=found,
         hypotheses=hypotheses,
         readings=readings,
+        rounds=rounds,
         children=children,
         history=history,
         history_limit=HISTORY_LIMIT,
@@ -227,12 +246,13 @@ def edit_hypothesis(hypothesis_id: int) -> str | Response:
     )
 
 
-@bp.errorhandler(400)
-@bp.errorhandler(403)
-@bp.errorhandler(404)
-def _error(exc: Any) -> tuple[str, int]:
+def error_page(exc: Any) -> tuple[str, int]:
+    """The error page of every page blueprint (`shows_error_pages`)."""
     # A CSRF failure is a 400 too: most often a form left open past its token's lifetime.
     message = getattr(exc, "description", None) or str(exc)
     if getattr(exc, "name", "") == "Bad Request" and "CSRF" in message:
         message = f"{message} Reload the form and send it again."
     return render_template("error.html", code=exc.code, message=message), exc.code
+
+
+shows_error_pages(bp)
