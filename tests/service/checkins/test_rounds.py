@@ -5,19 +5,20 @@ once, with two clocks at once on PostgreSQL and after a clock that died mid-roun
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from service.checkins import answers, rounds
-from service.domain.taxonomy import load
+from service.checkins import links, rounds
 from service.runtime import Runtime, runtime
 from service.storage.engine import make_engine, make_session_factory
-from service.storage.models import CheckinAnswer, CheckinPrompt, CheckinRound, OutboxItem, Stakeholder, ValueLogEntry
+from service.storage.models import CheckinAnswer, CheckinPrompt, CheckinRound, OutboxItem, ValueLogEntry
 from tests import deliveries
 from tests.conftest import auth, token_for
 
@@ -99,7 +100,7 @@ def test_a_whole_round(sprint_with_a_round) -> None:
     assert rounds.run_due(rt, now=opened + timedelta(minutes=2)).work == 0
 
     # The developer answers with a real Jira comment; the citizen through the API; the link-only user through the
-    # link the product owner handed over (as the form does).
+    # form behind the link the product owner handed over.
     sent(app, "comment_created__value_answer")
     client = app.test_client()
     api = client.post(
@@ -114,13 +115,14 @@ def test_a_whole_round(sprint_with_a_round) -> None:
     )  # fmt: skip
     assert api.status_code == 201 and api.json["group"] == "citizen"
     with rt.transaction() as session:
-        fields = answers.parse({"score": "+1", "confidence": "high"}, load())
-        person = session.get(Stakeholder, user)
-        recorded = answers.record(
-            session, rt.settings, session.get(CheckinRound, 1), fields, group=person.group, channel="link",
-            actor=f"stakeholder:{user}", stakeholder=person,
-        )  # fmt: skip
-        assert recorded.answer.prompt_id == prompts[user].id
+        path = urlsplit(links.url(rt.settings, session.get(CheckinPrompt, prompts[user].id))).path
+    form = client.get(path)
+    assert form.status_code == 200 and "We believe publishing the refusal rules" in form.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form.get_data(as_text=True))
+    assert token is not None
+    sent_form = client.post(path, data={"csrf_token": token.group(1), "score": "1", "confidence": "high"})
+    assert sent_form.status_code == 303
+    assert client.get(path).status_code == 410  # the link answers once
 
     with rt.transaction() as session:
         scores = {(a.group, a.score, a.channel) for a in session.scalars(select(CheckinAnswer))}
