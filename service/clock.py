@@ -10,6 +10,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 
 from service.checkins import rounds
+from service.hypotheses.pull import pull_readings
 from service.jobs import run_once
 from service.reactions import run_scheduled
 from service.runtime import Runtime
@@ -51,12 +52,23 @@ def checkins_due(runtime: Runtime) -> None:
     rounds.run_due(runtime)
 
 
+def daily_readings(runtime: Runtime) -> None:
+    """Read each measure's source_url once a day (keys `reading:<hypothesis>:<date>`); a bad source is logged and
+    tried again the next day, and never stops the clock."""
+    try:
+        pull_readings(runtime)
+    except Exception:  # the database was unreachable, say: tomorrow's run tries again
+        log.exception("clock: the readings pull failed; it runs again tomorrow")
+
+
 def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
         timezone="UTC",
         job_defaults={"misfire_grace_time": MISFIRE_GRACE_SECONDS, "coalesce": True, "max_instances": 1},
     )
     scheduler.add_job(daily_checkpoint, "cron", hour=0, minute=5, args=[runtime], id="daily_checkpoint")
+    # Early morning UTC: most published figures are updated overnight.
+    scheduler.add_job(daily_readings, "cron", hour=4, minute=15, args=[runtime], id="daily_readings")
     # Every 5 minutes is fine-grained enough for the packs' cron times; each fire time runs once.
     scheduler.add_job(scheduled_rules, "cron", minute="*/5", args=[runtime], id="scheduled_rules")
     # Every minute: a round opened by a starting sprint asks its stakeholders within a minute.

@@ -6,11 +6,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 ENVIRONMENTS = ("development", "production", "test")
 OUTBOUND_MODES = ("send", "record")
 SUPPORTED_DB_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
+SMTP_DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
+STARTTLS = ("auto", "required")
 
 
 class ConfigError(Exception):
@@ -92,8 +95,12 @@ class Settings:
         if rules_dir and not Path(rules_dir).is_dir():
             raise ConfigError(f"PVM_RULES_DIR={rules_dir!r} is not a directory; point it at a folder of packs.")
         smtp_url = get("PVM_SMTP_URL")
-        if smtp_url and urlsplit(smtp_url).scheme not in ("smtp", "smtps"):
-            raise ConfigError(f"PVM_SMTP_URL must look like smtp://host:port, got {smtp_url!r}.")
+        if smtp_url:
+            try:
+                parse_smtp_url(smtp_url)
+            except ValueError as exc:
+                # The URL may carry a password: it is named, never shown.
+                raise ConfigError(f"PVM_SMTP_URL {exc} (e.g. smtp://user:password@mail.example.org:587).") from None
         for name in ("PVM_BASE_URL", "PVM_GITHUB_API_URL", "PVM_JIRA_URL", "PVM_GITLAB_URL"):
             value = get(name)
             if value and urlsplit(value).scheme not in ("http", "https"):
@@ -208,3 +215,56 @@ def _redact(url: str) -> str:
 
 
 redact_url = _redact
+
+
+@dataclass(frozen=True)
+class SmtpUrl:
+    """PVM_SMTP_URL read into its parts: where check-in e-mails go. The password never appears in repr, logs or
+    errors."""
+
+    scheme: Literal["smtp", "smtps"]  # smtps: TLS from the first byte (implicit TLS, usually port 465)
+    host: str
+    port: int
+    # smtp://: "auto" upgrades with STARTTLS whenever the server offers it; "required" refuses to send otherwise.
+    starttls: str = "auto"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def shown(self) -> str:
+        """For messages: the URL without its credentials."""
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+
+def parse_smtp_url(url: str) -> SmtpUrl:
+    """The parts, or ValueError saying what is wrong (never echoing the password)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in SMTP_DEFAULT_PORTS:
+        raise ValueError("must look like smtp://host:port or smtps://host:port")
+    if not parts.hostname:
+        raise ValueError("names no host; write smtp://host:port")
+    try:
+        port = parts.port or SMTP_DEFAULT_PORTS[parts.scheme]
+    except ValueError:
+        raise ValueError("has a port that is not a number from 1 to 65535") from None
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = sorted(set(query) - {"starttls"})
+    if unknown:
+        raise ValueError(f"has an unknown parameter {unknown[0]!r}; the only one is starttls=required")
+    starttls = query.get("starttls", ["auto"])[-1].lower()
+    if starttls not in STARTTLS:
+        raise ValueError(f"has starttls={starttls!r}; write starttls=required (or leave it out for auto)")
+    if parts.scheme == "smtps" and "starttls" in query:
+        raise ValueError("is smtps:// (TLS from the start), so starttls does not apply; drop it")
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if password is not None and not username:
+        raise ValueError("has a password without a user name; write smtp://user:password@host:port")
+    return SmtpUrl(
+        scheme="smtps" if parts.scheme == "smtps" else "smtp",
+        host=parts.hostname,
+        port=port,
+        starttls=starttls,
+        username=username,
+        password=password,
+    )

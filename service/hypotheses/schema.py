@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, ValidationError
 
 from service.domain.taxonomy import Taxonomy
+from service.hypotheses import sources
 from service.untrusted import Refused, check_tree
 
 PHASES = ("ex-ante", "during", "ex-post")
@@ -101,6 +102,11 @@ class Measure(_Strict):
     name: str = Field(min_length=1, max_length=300)
     baseline: Baseline | None = None
     target: Target | None = None
+    # Read daily by the clock (service/hypotheses/pull.py): `path` into a JSON answer, or `column` of a CSV one.
+    # 300 characters: the URL becomes each reading's `source`.
+    source_url: str | None = Field(default=None, min_length=1, max_length=300, pattern=r"^https?://\S+$")
+    path: str | None = Field(default=None, min_length=1, max_length=200, pattern=sources.PATH.pattern)
+    column: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class Risk(_Strict):
@@ -161,8 +167,16 @@ def structure_problems(exc: ValidationError) -> list[Problem]:
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = f"unknown field; the fields are {', '.join(f.replace('_', '-') for f in FIELDS)}"
+        elif err["type"] == "string_pattern_mismatch" and path in _PATTERN_HELP:
+            message = _PATTERN_HELP[path]
         problems.append(Problem(path.replace("trade-offs", "trade_offs"), message))
     return problems
+
+
+_PATTERN_HELP = {
+    "measure.source_url": "an http(s) address without spaces, e.g. https://data.example.org/appeals.json",
+    "measure.path": sources.PATH_HELP,
+}
 
 
 def _slug_problem(taxonomy: Taxonomy, path: str, written: Any, *, group: bool = False) -> Problem | None:
@@ -207,7 +221,29 @@ def meaning_problems(raw: Mapping[str, Any], taxonomy: Taxonomy) -> list[Problem
                 "a target needs a baseline to be measured against: add a baseline with its value, date and source",
             )
         )
+    if isinstance(measure, Mapping):
+        problems += _source_problems(measure)
     return problems
+
+
+def _source_problems(measure: Mapping[str, Any]) -> list[Problem]:
+    """A source_url comes with where to read in it: `path` (JSON) or `column` (CSV), exactly one."""
+    has_path, has_column = measure.get("path") is not None, measure.get("column") is not None
+    if measure.get("source_url") is None:
+        if has_path or has_column:
+            where = "measure.path" if has_path else "measure.column"
+            return [Problem(where, "says where to read in measure.source_url, which is missing: add source_url")]
+        return []
+    if has_path and has_column:
+        return [Problem("measure.column", "give either path (a JSON answer) or column (a CSV answer), not both")]
+    if not has_path and not has_column:
+        return [
+            Problem(
+                "measure.source_url",
+                f"say where the number is: path ({sources.PATH_HELP}) or column (a CSV column; its last row is read)",
+            )
+        ]
+    return []
 
 
 def validate(raw: Any, taxonomy: Taxonomy, model: type[BaseModel] = HypothesisFields) -> Any:
@@ -225,9 +261,19 @@ def validate(raw: Any, taxonomy: Taxonomy, model: type[BaseModel] = HypothesisFi
     except ValidationError as exc:
         seen = {p.path for p in problems}
         problems += [p for p in structure_problems(exc) if p.path not in seen]
+    if not problems:
+        problems += _address_problems(fields)
     if problems:
         raise HypothesisInvalid(problems)
     return _canonical(fields, taxonomy)
+
+
+def _address_problems(fields: Any) -> list[Problem]:
+    """The source is checked by the address guard when saved, as it is before every pull."""
+    measure = getattr(fields, "measure", None)
+    url = getattr(measure, "source_url", None)
+    refused = sources.url_problem(url) if url else None
+    return [Problem("measure.source_url", refused)] if refused else []
 
 
 def _canonical(fields: Any, taxonomy: Taxonomy) -> Any:

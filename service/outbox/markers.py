@@ -20,6 +20,10 @@ from service.storage.models import OutboxItem
 COMMENT_ACTIONS = ("comment", "post_summary")
 LABEL_ACTIONS = ("add_label", "remove_label")
 ACTIONS = (*COMMENT_ACTIONS, *LABEL_ACTIONS)
+# Channels that are not trackers, and what they send: a check-in prompt or reminder to one person. Their rows hold
+# only the prompt's id (`{"prompt": 12}`, target `prompt:12`); the message is rendered when it is sent.
+CHANNELS = ("email", "webhook")
+CHANNEL_ACTIONS = ("checkin_prompt", "checkin_reminder")
 
 
 def token(item: OutboxItem) -> str:
@@ -33,7 +37,8 @@ def with_marker(tracker: str, text: str, marker: str) -> str:
 
 
 def rendered_body(item: OutboxItem) -> dict[str, Any]:
-    """What is (or would be) sent for this row: comment text with its marker, or the label."""
+    """What is (or would be) sent for this row: comment text with its marker, the label, or for e-mail and webhook
+    rows the prompt they send (a dry run adds what would have gone out, without the link or the address)."""
     body = dict(item.body or {})
     if item.action in COMMENT_ACTIONS and isinstance(body.get("text"), str):
         body["text"] = with_marker(item.tracker, body["text"], token(item))
@@ -43,6 +48,13 @@ def rendered_body(item: OutboxItem) -> dict[str, Any]:
 def body_problem(item: OutboxItem) -> str | None:
     """Why this row's body cannot be sent (a programming error upstream), or None."""
     body = item.body or {}
+    if item.tracker in CHANNELS:
+        if item.action not in CHANNEL_ACTIONS:
+            return f"unknown {item.tracker} action {item.action!r}; known: {', '.join(CHANNEL_ACTIONS)}"
+        prompt = body.get("prompt")
+        if not isinstance(prompt, int) or isinstance(prompt, bool) or item.target != f"prompt:{prompt}":
+            return f"{item.action} needs body.prompt, the id of the prompt its target prompt:<id> names"
+        return None
     if item.action not in ACTIONS:
         return f"unknown action {item.action!r}; known: {', '.join(ACTIONS)}"
     if item.action in COMMENT_ACTIONS and not (isinstance(body.get("text"), str) and body["text"].strip()):

@@ -315,7 +315,7 @@ def test_a_client_that_cannot_be_built_is_reported_on_the_row(rt, clock) -> None
     assert row.status == "skipped" and "cannot create the github client (ValueError)" in (row.error or "")
 
 
-def test_the_worker_drains_the_outbox_and_leaves_other_channels_alone(tmp_path: Path) -> None:
+def test_the_worker_drains_tracker_and_channel_rows_and_refuses_what_no_channel_sends(tmp_path: Path) -> None:
     from service.worker import Worker, default_drains
 
     app = build_app(make_settings(tmp_path, outbound="record"))
@@ -324,9 +324,10 @@ def test_the_worker_drains_the_outbox_and_leaves_other_channels_alone(tmp_path: 
         reply = enqueue(session, tracker="github", action="comment", target=TARGET, body={"text": "hello"})
         mail = enqueue(session, tracker="email", action="send", target="stakeholder:4", body={"subject": "Check-in"})
         ids = reply.id, mail.id
-    assert Worker(rt, drains=default_drains()).run_once() == 1
+    assert Worker(rt, drains=default_drains()).run_once() == 2
     assert _row(rt, ids[0]).status == "recorded"
-    assert _row(rt, ids[1]).status == "pending"  # e-mail has its own drain
+    mail_row = _row(rt, ids[1])  # e-mail rows carry check-in prompts and reminders, nothing else
+    assert mail_row.status == "dead" and "checkin_prompt, checkin_reminder" in (mail_row.error or "")
 
 
 def test_a_long_dry_run_keeps_every_row_but_bounded_memory(tmp_path: Path, clock, monkeypatch) -> None:
