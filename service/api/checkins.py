@@ -18,6 +18,7 @@ from service.api.errors import ApiError
 from service.api.pagination import filtered, page
 from service.checkins import answers, stakeholders
 from service.checkins.answers import AnswerInvalid
+from service.checkins.delivery import status_of
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db, runtime
 from service.storage.models import CheckinAnswer, CheckinPrompt, CheckinRound, OutboxItem, Stakeholder
@@ -25,8 +26,6 @@ from service.storage.models import CheckinAnswer, CheckinPrompt, CheckinRound, O
 bp = Blueprint("api_checkins", __name__)
 SOURCE = "api"
 ROUND_STATUSES = ("open", "closed")
-DELIVERED = ("sent", "recorded")
-UNDELIVERED = ("failed", "dead", "skipped")
 
 
 def _personal() -> bool:
@@ -62,26 +61,15 @@ def _round_summary(row: CheckinRound) -> dict[str, Any]:
     }
 
 
-def delivery(prompt: CheckinPrompt, outbox: OutboxItem | None) -> str:
-    """Whether the prompt reached the person: `delivered`, `undelivered` (failed, dead, skipped), `pending`, or
-    `handed over` for a link the product owner passes on."""
-    if prompt.channel == "link":
-        return "handed over"
-    if outbox is None:
-        return "pending"
-    if outbox.status in DELIVERED:
-        return "delivered"
-    return "undelivered" if outbox.status in UNDELIVERED else "pending"
-
-
 def _prompt(prompt: CheckinPrompt, person: Stakeholder | None, outbox: OutboxItem | None) -> dict[str, Any]:
     shown: dict[str, Any] = {
         "id": prompt.id,
         "stakeholder_id": prompt.stakeholder_id,
         "group": prompt.group,
         "channel": prompt.channel,
-        "delivery": delivery(prompt, outbox),
-        "delivery_error": outbox.error if outbox is not None and outbox.status in UNDELIVERED else None,
+        # delivered, recorded (dry run), pending, undelivered, or `not sent` (a link the product owner hands over)
+        "delivery": status_of(outbox),
+        "delivery_error": outbox.error if outbox is not None and status_of(outbox) == "undelivered" else None,
         "reminded_at": _iso(prompt.reminded_at),
         "answered_at": _iso(prompt.answered_at),
     }

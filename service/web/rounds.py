@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from service.access import Permission
 from service.checkins import links
+from service.checkins.delivery import status_of
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db, runtime
 from service.storage.models import (
@@ -45,18 +46,21 @@ class Delivery:
 
 
 def delivery(prompt: CheckinPrompt, item: OutboxItem | None) -> Delivery:
+    """The state in the words of service/checkins/delivery.py (one answer for the page, the API and the summary),
+    with what it means and what to do about it."""
     if prompt.channel == "link":
         return Delivery("hand over", "link only: give the person their link or its QR code")
+    state = status_of(item)
     if item is None:
-        return Delivery("not sent yet", "the prompt is queued when the round's prompts go out")
+        return Delivery(state, "the prompt is queued when the round's prompts go out")
     attempts = f"{item.attempts} attempt{'s' if item.attempts != 1 else ''}"
     error = f": {item.error}" if item.error else ""
-    if item.status == "sent":
-        return Delivery("delivered", f"sent {display.when(item.finished_at, 'earlier')}")
-    if item.status == "recorded":
-        return Delivery("recorded", "dry run (PVM_OUTBOUND=record): kept in the outbox, not sent")
-    if item.status in ("pending", "sending"):
-        return Delivery("waiting", f"in the outbox, {attempts} so far{error}")
+    if state == "delivered":
+        return Delivery(state, f"sent {display.when(item.finished_at, 'earlier')}")
+    if state == "recorded":
+        return Delivery(state, "dry run (PVM_OUTBOUND=record): kept in the outbox, not sent")
+    if state == "pending":
+        return Delivery(state, f"in the outbox, {attempts} so far{error}")
     if item.status == "failed":
         return Delivery("undelivered", f"{attempts}{error}; it is tried again by itself")
     if item.status == "skipped":
