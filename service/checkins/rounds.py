@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from service import once_keys, reactions, sealing, valuelog
 from service.checkins import stakeholders
 from service.checkins.comments import EXAMPLE, SYNTAX
+from service.checkins.messages import QUESTION
 from service.config import Settings
 from service.domain import keys, once
 from service.domain.events import Event
@@ -305,9 +306,9 @@ def _comment(
     when = f"in {iteration.name or iteration.key}" if iteration else "now that the epic is closed"
     deadline = f"{round_.deadline:%Y-%m-%d %H:%M} UTC" if round_.deadline else "the end of the round"
     opening = "A reminder: we have not heard from you yet." if reminder else "Check-in time."
+    about = "this epic" if ticket is None else repr(ticket.title)
     return (
-        f"{who} {opening} How did the work {when} on "
-        f"{'this epic' if ticket is None else repr(ticket.title)} change public value?\n\n"
+        f"{who} {opening} About the work {when} on {about}: {QUESTION}\n\n"
         f"> {hypothesis.statement}\n\n"
         "Answer with a comment here (or on any ticket of this epic), a score from -2 (value destroyed) to +2 "
         f"(value clearly created):\n\n`{SYNTAX}`\n\nfor example `{EXAMPLE}`"

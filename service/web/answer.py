@@ -18,6 +18,7 @@ from wtforms.fields import SelectChoice
 from service import reactions
 from service.checkins import answers, links
 from service.checkins.answers import CONFIDENCES, SCORES, AnswerInvalid
+from service.checkins.messages import QUESTION
 from service.domain import keys
 from service.domain.taxonomy import Taxonomy
 from service.hypotheses.schema import Problem
@@ -39,7 +40,7 @@ class AnswerForm(FlaskForm):
     """Choices are checked by answers.parse, which all channels share, so the form keeps whatever was sent."""
 
     score = RadioField(
-        "How does this change affect public value, as you see it?",
+        QUESTION,  # the question the e-mail, the webhook and the tracker comment ask too
         choices=[SelectChoice(str(score), words) for score, words in SCORES.items()],
         validate_choice=False,
     )

@@ -40,6 +40,9 @@ class HypothesisForm(FlaskForm):
     baseline_source = StringField("Baseline source")
     target_value = StringField("Target value")
     target_date = StringField("Target date", description="YYYY-MM-DD")
+    source_url = StringField("Read readings from", description="an http(s) address of JSON or CSV, read daily")
+    source_path = StringField("JSON path", description="e.g. data.rate or items.-1.value")
+    source_column = StringField("CSV column", description="the last row's value is taken")
     owner = StringField("Owner")
     risks = TextAreaField(
         "Dis-benefits and co-destruction risks",
@@ -76,6 +79,9 @@ class HypothesisForm(FlaskForm):
         self.baseline_source.data = baseline.get("source", "")
         self.target_value.data = _text(target.get("value"))
         self.target_date.data = target.get("date", "")
+        self.source_url.data = measure.get("source_url", "")
+        self.source_path.data = measure.get("path", "")
+        self.source_column.data = measure.get("column", "")
         self.owner.data = values.get("owner") or ""
         self.risks.data = "\n".join(
             " | ".join(part for part in (r["dimension"], r["description"], r.get("watch") or "") if part)
@@ -121,9 +127,24 @@ class HypothesisForm(FlaskForm):
         def given(*fields: StringField) -> bool:
             return any((f.data or "").strip() for f in fields)
 
-        if not given(self.measure_name, self.baseline_value, self.baseline_date, self.target_value, self.target_date):
+        if not given(
+            self.measure_name,
+            self.baseline_value,
+            self.baseline_date,
+            self.target_value,
+            self.target_date,
+            self.source_url,
+        ):
             return None
         measure: dict[str, Any] = {"name": (self.measure_name.data or "").strip()}
+        # A measure's source (read daily) is kept through the form as it is through the API and the block.
+        for key, form_field in (
+            ("source_url", self.source_url),
+            ("path", self.source_path),
+            ("column", self.source_column),
+        ):
+            if given(form_field):
+                measure[key] = (form_field.data or "").strip()
         if given(self.baseline_value, self.baseline_date, self.baseline_source):
             measure["baseline"] = {
                 "value": (self.baseline_value.data or "").strip() or None,
@@ -159,6 +180,9 @@ _FIELD_OF = {
     "measure.target": "target_value",
     "measure.target.value": "target_value",
     "measure.target.date": "target_date",
+    "measure.source_url": "source_url",
+    "measure.path": "source_path",
+    "measure.column": "source_column",
 }
 
 

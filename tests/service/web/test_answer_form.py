@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from service.checkins.messages import QUESTION
 from service.runtime import runtime
 from service.storage.models import CheckinAnswer, CheckinPrompt, CheckinRound, Stakeholder, ValueLogEntry
 from tests.service.web.checkins import EPIC_TITLE, STATEMENT, Asked, answer_path, open_round
@@ -62,7 +63,7 @@ def test_the_form_shows_the_hypothesis_in_plain_words_and_every_score_with_its_w
     page = text(response)
     for expected in (STATEMENT, EPIC_TITLE, "Citizens, Civil servants", "You are asked as", "Answer by"):
         assert expected in page, expected
-    assert "<legend>How does this change affect public value, as you see it?</legend>" in page
+    assert f"<legend>{html.escape(QUESTION)}</legend>" in page  # the question every channel asks
     labels = re.findall(r'<label for="score-\d">(.*?)</label>', page)
     assert [re.sub(r"<[^>]+>", "", label) for label in labels] == [
         "\N{MINUS SIGN}2 Value destroyed",  # a minus sign, read out as "minus" where a hyphen may not be

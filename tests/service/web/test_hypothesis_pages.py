@@ -290,3 +290,27 @@ def test_webhooks_are_exempt_from_csrf_and_other_forms_are_not(tmp_path) -> None
     assert response.status_code == 202
     assert client.post("/other", data={}).status_code == 400
     runtime(app).engine.dispose()
+
+
+def test_a_measure_read_from_a_source_keeps_its_source_through_the_form(app, epic) -> None:
+    """The daily pull reads `source_url` with `path` or `column`: editing the hypothesis on its page keeps them."""
+    headers = {"Authorization": f"Bearer {token_for(app, 'team')}"}
+    measure = {"name": "appeal rate", "source_url": "https://93.184.216.34/stats.json", "path": "data.rate"}
+    created = app.test_client().post(
+        "/api/v1/epics/github:acme/benefits-portal%2334/hypotheses",
+        json={"statement": "We believe clear letters cut appeals", "dimensions": ["transparency"], "measure": measure},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.json
+    client = app.test_client()
+    sign_in(client, app, "team")
+    edit_url = f"/hypotheses/{created.json['id']}/edit"
+    page = client.get(edit_url).get_data(as_text=True)
+    assert 'value="https://93.184.216.34/stats.json"' in page and 'value="data.rate"' in page
+    form = dict(re.findall(r'<input[^>]*name="([a-z_]+)"[^>]*value="([^"]*)"', page))
+    form |= {"statement": "We believe clear letters cut appeals a lot", "dimensions": ["transparency"]}
+    form |= {"csrf_token": csrf(page), "owner": "letters team"}
+    assert client.post(edit_url, data=form).status_code == 302
+    with runtime(app).transaction() as session:
+        kept = session.get(Hypothesis, created.json["id"])
+        assert kept.owner == "letters team" and kept.measure == measure
