@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parseaddr
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -50,9 +50,17 @@ class Message:
     webhook_url: str | None = field(repr=False)
     webhook_secret: str | None = field(repr=False)
     link: str = field(repr=False)
-    text: str = field(repr=False)
-    html: str = field(repr=False)
+    context: dict[str, Any] = field(repr=False)  # what the e-mail's two parts are rendered from
     data: dict[str, Any] = field(repr=False)  # the webhook payload's `data`, link included
+
+    # Rendered when an e-mail is built, not before: a dry run or a webhook needs neither part.
+    @cached_property
+    def text(self) -> str:
+        return _templates().get_template("checkin_mail.txt").render(self.context)
+
+    @cached_property
+    def html(self) -> str:
+        return _templates().get_template("checkin_mail.html").render(self.context)
 
     def webhook_payload(self, at: datetime) -> dict[str, Any]:
         return {"type": self.event_type, "timestamp": _rfc3339(at), "data": self.data}
@@ -89,7 +97,11 @@ def message_for(
     session: Session, settings: Settings, prompt_id: int, reminder: bool, now: datetime | None = None
 ) -> Message:
     """The message for a prompt (or its reminder); Rejected with the reason when there is no one to send it to."""
-    moment = now or datetime.now(UTC)
+    with session.no_autoflush:  # a batch of rows is rendered at once: reading must not flush each one's update
+        return _message_for(session, settings, prompt_id, reminder, now or datetime.now(UTC))
+
+
+def _message_for(session: Session, settings: Settings, prompt_id: int, reminder: bool, moment: datetime) -> Message:
     what = "reminder" if reminder else "prompt"
     prompt = session.get(CheckinPrompt, prompt_id)
     if prompt is None:
@@ -155,8 +167,7 @@ def message_for(
         webhook_url=person.webhook_url,
         webhook_secret=secret,
         link=link,
-        text=_templates().get_template("checkin_mail.txt").render(context),
-        html=_templates().get_template("checkin_mail.html").render(context),
+        context=context,
         data=data,
     )
 

@@ -200,6 +200,7 @@ class Dispatcher:
         settings = self.runtime.settings
         if self.recording or isinstance(sender, str):
             rows = self._rows(session, channel, now, BATCH)
+            loaded = channels.preload(session, rows)  # held while the batch is rendered
             for row in rows:
                 row.attempts += 1
                 row.lease_until, row.finished_at = None, now
@@ -215,6 +216,7 @@ class Dispatcher:
                 except Rejected as refused:
                     row.status, row.error = "dead", refused.message
                 _log_settled(row)
+            del loaded
             return len(rows), []
         wanted = channels.batch_size(settings, channel, self.lease)
         taken = pacing.take_sends(
@@ -226,6 +228,7 @@ class Dispatcher:
             lambda n: self._rows(session, channel, now, n),
         )
         settled, batch = 0, []
+        loaded = channels.preload(session, taken)  # held while the batch is rendered
         for row in taken:
             expired = row.status == self.queue.leased
             lease_until = self.queue.take(row, now)
@@ -249,6 +252,7 @@ class Dispatcher:
                 log.warning("outbox %s: lease expired while sending; sending again under the same id", row.id)
             batch.append((_claim_of(row, lease_until), Outgoing(message, channels.delivery_id(row), now)))
         session.flush()
+        del loaded
         return settled, batch
 
     def _send_batch(self, channel: str, batch: list[tuple[Claim, Outgoing]]) -> None:
