@@ -15,7 +15,7 @@ from rules.scope import Scope
 from rules.templates import Text
 from service.domain.keys import tracker_of
 from service.domain.kinds import Kind
-from service.domain.once import alert_raised, alert_raised_in
+from service.domain.once import alert_raised, alert_raised_in, summary_posted
 
 # Where a comment or label goes: a shortcut, or any field whose value is a key or a list of keys.
 TARGETS = {
@@ -185,6 +185,43 @@ class AddLabel(_LabelAction):
 @dataclass(frozen=True)
 class RemoveLabel(_LabelAction):
     name: ClassVar[str] = "remove_label"
+
+
+@register_action
+@dataclass(frozen=True)
+class PostSummary(Action):
+    """Post the iteration's sprint value summary (Markdown) on each target and, with `report: true`, on the report
+    issue the operator configured for the iteration's tracker. Once per iteration and issue, however often the
+    iteration is closed again."""
+
+    name: ClassVar[str] = "post_summary"
+    keys: ClassVar[tuple[str, ...]] = ("target", "report")
+    required: ClassVar[tuple[str, ...]] = ()
+    target: str
+    report: bool
+
+    @classmethod
+    def parse(cls, params: Mapping[str, Any], where: Where) -> Action:
+        report = params.get("report", True)
+        if not isinstance(report, bool):
+            raise where.at("report").error(f"report must be true or false, got {report!r}", ("true", "false"))
+        return cls(_target(params, "iteration_epics", where), report)
+
+    def run(self, ctx: ActionContext) -> dict[str, Any]:
+        found = ctx.facts.get("iteration.key")
+        if found is None:
+            raise ActionError("post_summary needs an event about an iteration (e.g. on: iteration.closed)")
+        iteration = str(found)
+        targets = resolve_targets(self.target, ctx.scope)
+        report = ctx.report_issue(tracker_of(iteration)) if self.report else None
+        if report is not None and report not in targets:
+            targets.append(report)
+        wanted = [target for target in targets if ctx.claim(summary_posted(iteration, target))]
+        if wanted:
+            text = ctx.summary(iteration)
+            for target in wanted:
+                post_comment(ctx, target, text)
+        return {"iteration": iteration, "posted_on": wanted, "already_posted": [t for t in targets if t not in wanted]}
 
 
 @register_action

@@ -69,6 +69,12 @@ class ActionContext(Protocol):
         `deadline` with its response rate.
         """
 
+    def summary(self, iteration: str) -> str:
+        """The sprint value summary of `iteration` as Markdown, as it stands now (for a tracker comment)."""
+
+    def report_issue(self, tracker: str) -> str | None:
+        """The issue or ticket the operator named for summaries on this tracker (PVM_REPORT_ISSUES), if any."""
+
     def claim(self, key: str) -> bool:
         """Claim a once-key: True the first time, False ever after (also for another rule or worker).
 

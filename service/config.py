@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,6 +51,11 @@ class Settings:
     webhook_per_second: float = 10.0  # outbound check-in webhooks per second, likewise
     outbound_timeout: float = 10.0  # seconds an outbound webhook or a pulled reading may take
     base_url: str = "http://127.0.0.1:8000"
+    # Jira keeps story points in a custom field whose id differs per site (Cloud's "Story point estimate" is
+    # customfield_10016; Data Center's "Story Points" is often customfield_10002).
+    jira_story_points_field: str = "customfield_10016"
+    # Issues or tickets the sprint value summary is also posted on at iteration close, one per tracker at most.
+    report_issues: tuple[str, ...] = ()
     rules_dir: Path | None = None
     outbound: str = "send"
     tracker_timeout: float = 20.0  # seconds to wait for a tracker's answer (read timeout of every outbound call)
@@ -119,6 +125,14 @@ class Settings:
             raise ConfigError(
                 f"PVM_MAIL_FROM must hold an e-mail address, e.g. 'Value team <value@city.example>', got {mail_from!r}."
             )
+        points_field = get("PVM_JIRA_STORY_POINTS_FIELD") or "customfield_10016"
+        if not re.fullmatch(r"customfield_\d{1,12}", points_field):
+            raise ConfigError(
+                "PVM_JIRA_STORY_POINTS_FIELD must be a Jira custom field id like customfield_10016, "
+                f"got {points_field!r}; "
+                "find yours in Jira under Settings > Issues > Custom fields (the id is in the field's edit URL)."
+            )
+        report_issues = _report_issues(get("PVM_REPORT_ISSUES"))
         allow_unsigned = (get("PVM_ALLOW_UNSIGNED_WEBHOOKS") or "").lower()
         if allow_unsigned not in ("", "0", "1", "true", "false", "yes", "no"):
             raise ConfigError("PVM_ALLOW_UNSIGNED_WEBHOOKS must be 1/true/yes or 0/false/no.")
@@ -149,6 +163,8 @@ class Settings:
             webhook_per_second=webhook_rate,
             outbound_timeout=outbound_timeout,
             base_url=(get("PVM_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            jira_story_points_field=points_field,
+            report_issues=report_issues,
             rules_dir=Path(rules_dir).resolve() if rules_dir else None,
             outbound=outbound,
             tracker_timeout=tracker_timeout,
@@ -181,6 +197,27 @@ def _seconds(value: str | None, name: str, default: float) -> float:
     if not 1 <= seconds <= 300:
         raise ConfigError(f"{name} must be a number of seconds from 1 to 300, got {value!r}.")
     return seconds
+
+
+_REPORT_ISSUE = re.compile(r"(github|gitlab):[^\s#]+/[^\s#]+#[1-9]\d{0,9}|jira:[A-Z][A-Z0-9_]{0,99}-[1-9]\d{0,9}")
+
+
+def _report_issues(value: str | None) -> tuple[str, ...]:
+    """`PVM_REPORT_ISSUES`: comma-separated issue keys, at most one per tracker."""
+    keys = tuple(part.strip() for part in (value or "").split(",") if part.strip())
+    for key in keys:
+        if not _REPORT_ISSUE.fullmatch(key):
+            raise ConfigError(
+                f"PVM_REPORT_ISSUES: {key!r} is not an issue key; use e.g. github:owner/repo#12 or jira:PRM-7, "
+                "comma-separated, one per tracker."
+            )
+    trackers = [key.split(":", 1)[0] for key in keys]
+    repeated = sorted({tracker for tracker in trackers if trackers.count(tracker) > 1})
+    if repeated:
+        raise ConfigError(
+            f"PVM_REPORT_ISSUES names more than one issue of {', '.join(repeated)}; keep one per tracker."
+        )
+    return keys
 
 
 def _rate(value: str | None, name: str, default: float) -> float:

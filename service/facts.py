@@ -24,6 +24,7 @@ from service.storage.models import (
     Ticket,
     TicketIteration,
 )
+from service.summaries import answers
 
 # "Active" in the framework's sense: a hypothesis still being pursued (DESIGN.md statuses).
 ACTIVE_STATUSES = ("proposed", "active")
@@ -248,36 +249,7 @@ class SqlFacts:
         return [hypothesis.id] if hypothesis is not None else None
 
     def _group_means(self, iteration: str | None, hypotheses: list[int] | None = None) -> dict[str, float]:
-        if not iteration:
-            return {}
-        query = (
-            select(CheckinAnswer.group, func.avg(CheckinAnswer.score))
-            .join(CheckinRound, CheckinRound.id == CheckinAnswer.round_id)
-            # A person's latest answer in a round counts; the earlier ones are kept for the record only.
-            .where(CheckinRound.iteration_key == iteration, CheckinAnswer.current.is_(True))
-            .group_by(CheckinAnswer.group)
-        )
-        if hypotheses is not None:
-            query = query.where(CheckinRound.hypothesis_id.in_(hypotheses))
-        # PostgreSQL's avg() of integers is a Decimal, SQLite's a float: one type for rules and templates.
-        return {group: float(mean) for group, mean in self.session.execute(query) if mean is not None}
-
-    def _previous_iteration(self, iteration: str, hypotheses: list[int]) -> str | None:
-        """The latest earlier iteration that has answers about the same hypotheses."""
-        current = self.session.get(Iteration, iteration)
-        if current is None or not hypotheses:
-            return None
-        ordering = func.coalesce(Iteration.start_at, Iteration.created_at)
-        current_at = current.start_at or current.created_at
-        return self.session.scalar(
-            select(Iteration.key)
-            .join(CheckinRound, CheckinRound.iteration_key == Iteration.key)
-            .join(CheckinAnswer, CheckinAnswer.round_id == CheckinRound.id)
-            .where(Iteration.key != iteration, CheckinRound.hypothesis_id.in_(hypotheses), ordering < current_at)
-            .group_by(Iteration.key, ordering)
-            .order_by(ordering.desc())
-            .limit(1)
-        )
+        return answers.group_means(self.session, iteration, hypotheses)
 
     def _drops(self) -> dict[str, float]:
         def compute() -> dict[str, float]:
@@ -289,12 +261,7 @@ class SqlFacts:
                     select(CheckinRound.hypothesis_id).where(CheckinRound.iteration_key == iteration).distinct()
                 )
             )
-            previous = self._previous_iteration(iteration, hypotheses)
-            if previous is None:
-                return {}
-            now_means = self._group_means(iteration, hypotheses)
-            before = self._group_means(previous, hypotheses)
-            return {group: before[group] - mean for group, mean in now_means.items() if group in before}
+            return answers.drops(self.session, iteration, hypotheses)
 
         return self._memo("drops", compute)
 

@@ -124,17 +124,19 @@ def evaluate(
             continue
         scope = Scope(event, SqlFacts(session, event, moment, vocabulary), moment)
         for rule in candidates:
-            results.append(_apply(session, rule, scope, cause))
+            results.append(_apply(session, rule, scope, cause, settings, vocabulary))
     return results
 
 
-def _apply(session: Session, rule: Rule, scope: Scope, cause: str | None) -> Firing:
+def _apply(
+    session: Session, rule: Rule, scope: Scope, cause: str | None, settings: Settings, vocabulary: taxonomy.Taxonomy
+) -> Firing:
     event = scope.event
 
     def result(status: str, **details: Any) -> Firing:
         return Firing(rule.id, rule.pack, rule.pack_sha256, event, status, **details)
 
-    ctx = SessionContext(session, scope, rule.id, _cause(rule, cause))
+    ctx = SessionContext(session, scope, rule.id, _cause(rule, cause), settings, vocabulary)
     current: str | None = None
     try:
         with session.begin_nested():

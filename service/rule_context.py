@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,12 +16,18 @@ from rules.context import RoundOpening
 from rules.facts import Facts
 from rules.scope import Scope
 from service import once_keys, valuelog
+from service.config import Settings
 from service.domain import limits
+from service.domain.keys import tracker_of
 from service.domain.kinds import Kind
+from service.domain.taxonomy import Taxonomy
 from service.outbox.queue import enqueue
 from service.storage.models import CheckinRound, Hypothesis
+from service.summaries.compute import summarise
+from service.summaries.formats import to_markdown
 
 LOG_SOURCE = "rules"
+SUMMARY_LIMIT = 30_000  # characters of a summary comment, below every tracker's limit
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,8 @@ class SessionContext:
     scope: Scope
     rule_id: str
     cause: str
+    settings: Settings
+    taxonomy: Taxonomy
 
     @property
     def facts(self) -> Facts:
@@ -50,6 +59,17 @@ class SessionContext:
 
     def log(self, kind: str, subject: str, data: Mapping[str, Any]) -> None:
         valuelog.append(self.session, kind=kind, subject=subject, data=dict(data), actor=self.actor, source=LOG_SOURCE)
+
+    def summary(self, iteration: str) -> str:
+        text = to_markdown(summarise(self.session, self.taxonomy, iteration, now=self.now))
+        if len(text) <= SUMMARY_LIMIT:
+            return text
+        # Jira refuses comments over 32,767 characters (GitHub: 65,536): the whole summary stays one link away.
+        link = f"{self.settings.base_url}/api/v1/iterations/{quote(iteration, safe='')}/summary?format=html"
+        return text[: SUMMARY_LIMIT - 200].rsplit("\n", 1)[0] + f"\n\n... the summary goes on: {link}\n"
+
+    def report_issue(self, tracker: str) -> str | None:
+        return next((key for key in self.settings.report_issues if tracker_of(key) == tracker), None)
 
     def claim(self, key: str) -> bool:
         return once_keys.claim(self.session, key)

@@ -233,3 +233,30 @@ def test_three_milestones_of_only_efficiency_nudge_the_epic(app: Flask) -> None:
     assert fired[0].subject == "github:city-council/permits/milestone/3"
     [text] = comments(app, GH_EPIC, "neglected-dimension-nudge")
     assert "The last 3 iterations only touched" in text and "**efficiency**" in text
+
+
+# --- The sprint value summary at iteration close ---------------------------------------------------------------
+
+
+def test_jira_sprint_close_posts_the_summary_once_on_the_epic_and_the_report_ticket(tmp_path) -> None:
+    app = build_app(make_settings(tmp_path / "report", outbound="record", report_issues=("jira:PERM-1",)))
+    try:
+        story = copy.deepcopy(deliveries.fixture("jira", "issue_created__story"))
+        story["issue"]["fields"]["customfield_10016"] = 5  # Jira Cloud's "Story point estimate"
+        sprint = [deliveries.fixture("jira", name) for name in ("sprint_created__minimal", "sprint_started__sprint37")]
+        send(app, "jira", *sprint, jira_epic(True), story)
+        closed = deliveries.fixture("jira", "sprint_closed__sprint37")
+        again = copy.deepcopy(closed)
+        again["timestamp"] += 60_000  # the same close delivered again a minute later (a new delivery)
+        send(app, "jira", closed, again)
+
+        [text] = comments(app, JIRA_EPIC, "iteration-summary")
+        assert text.startswith("## Sprint value summary: PERM Sprint 37")
+        assert "1 ticket(s), 0 done, 5 story point(s) (0 done)" in text
+        assert "value:transparancy" not in text and "Transparency" in text
+        [report] = comments(app, "jira:PERM-1", "iteration-summary")
+        assert report == text
+        # The second close changes nothing (the sprint is closed already): no second event, no second comment.
+        assert len(firings(app, "iteration-summary")) == 1
+    finally:
+        runtime(app).engine.dispose()

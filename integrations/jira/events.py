@@ -7,6 +7,7 @@ twice. Jira answers every ignored event with 2xx, so it does not retry them.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -218,7 +219,20 @@ def ticket_data(issue: Node) -> TicketReport:
     if sprints is not None:
         data["iterations"] = sprints
         data["iteration_scope"] = SPRINT_SCOPE
+    if any(name.startswith("customfield_") for name in fields.data):  # a full field set, not a partial issue
+        data["estimates"] = _estimates(fields)
     return TicketReport(**data)
+
+
+def _estimates(fields: Node) -> dict[str, float]:
+    """Every numeric custom field: the story points field's id differs per site, and the service's settings name it.
+    Out-of-range numbers are left out (an estimate of 10^20 is nobody's estimate, and must not fail the delivery)."""
+    found: dict[str, float] = {}
+    for name, value in fields.data.items():
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if name.startswith("customfield_") and numeric and math.isfinite(value) and abs(value) <= 1e9:
+            found[name] = float(value)
+    return found
 
 
 def _parent(fields: Node, issuetype: Node | None) -> dict[str, Any]:

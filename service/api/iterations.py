@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -13,8 +13,11 @@ from service.api.auth import requires
 from service.api.errors import ApiError
 from service.api.pagination import page
 from service.api.work import iso, ticket
+from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db
 from service.storage.models import Iteration, Ticket, TicketIteration
+from service.summaries.compute import UnknownFramework, UnknownIteration, summarise
+from service.summaries.formats import FORMATS, MEDIA_TYPES, to_csv, to_json, to_markdown
 
 bp = Blueprint("api_iterations", __name__)
 
@@ -61,3 +64,25 @@ def get_iteration(key: str) -> dict[str, Any]:
         {**ticket(item), "joined_at": iso(link.joined_at), "left_at": iso(link.left_at)} for link, item in members
     ]
     return {**serialise(row), "tickets": tickets}
+
+
+@bp.get("/iterations/<path:key>/summary")
+@requires(Permission.READ)
+def iteration_summary(key: str) -> Response | dict[str, object]:
+    """The sprint value summary: JSON, or `?format=md|csv|html`; `?framework=` regroups dimensions by a framework."""
+    chosen = request.args.get("format", "json")
+    if chosen not in FORMATS:
+        raise ApiError(422, f"unknown format {chosen!r}; use one of: {', '.join(FORMATS)}")
+    try:
+        summary = summarise(db(), current_taxonomy(), key, request.args.get("framework") or None)
+    except UnknownIteration as exc:
+        raise ApiError(404, str(exc)) from None
+    except UnknownFramework as exc:
+        raise ApiError(422, str(exc)) from None
+    if chosen == "json":
+        return to_json(summary)
+    if chosen == "html":
+        body = render_template("summary_document.html", s=summary)
+    else:
+        body = to_markdown(summary) if chosen == "md" else to_csv(summary)
+    return Response(body, content_type=MEDIA_TYPES[chosen])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from service import logs
-from service.cli import db, labels, log, outbox, replay, rules, run, stakeholders, tokens
+from service.cli import db, labels, log, outbox, replay, rules, run, stakeholders, summary, tokens
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,7 +15,7 @@ def cli(verbose: bool) -> None:
     logs.configure(verbose)
 
 
-for module in (run, db, tokens, log, replay, rules, outbox, labels, stakeholders):
+for module in (run, db, tokens, log, replay, rules, outbox, labels, stakeholders, summary):
     module.register(cli)
 
 

@@ -37,3 +37,8 @@ def ticket_created(ticket_key: str) -> str:
 def hypothesis_status(hypothesis_id: int, status: str, reason: str | None) -> str:
     """The hypothesis was set to this status with this reason (at creation or by a change)."""
     return key("hypothesis.status", hypothesis_id, status, reason)
+
+
+def summary_posted(iteration: str, target: str) -> str:
+    """The sprint value summary of this iteration was posted on this issue (an epic or the report issue)."""
+    return key("summary.posted", iteration, target)

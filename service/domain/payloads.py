@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 from service.domain import limits
 from service.domain.kinds import Kind
@@ -31,6 +31,9 @@ LabelName = Annotated[str, StringConstraints(min_length=1, max_length=limits.LAB
 NodeId = Annotated[str, StringConstraints(min_length=1, max_length=limits.NODE_ID)]
 Board = Annotated[str, StringConstraints(min_length=1, max_length=limits.BOARD)]
 Person = Annotated[str, StringConstraints(max_length=limits.ACTOR)]
+FieldId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+# An estimate, not a count: finite, and within what any tracker allows (Jira's number fields stop far below).
+Estimate = Annotated[float, Field(allow_inf_nan=False, ge=-1e9, le=1e9)]
 IterationState = Literal["future", "active", "closed", "deleted"]
 
 
@@ -112,6 +115,8 @@ class TicketReport(Reported):
     parent: ParentReport | None = None
     iterations: list[IterationReport] | None = None  # every iteration it is in, within `iteration_scope`
     iteration_scope: Key | None = None  # the key prefix `iterations` covers, e.g. `jira:sprint/`
+    # Numeric custom fields as the tracker sent them (Jira); settings say which one holds story points.
+    estimates: dict[FieldId, Estimate] | None = None
 
     def says(self, name: str) -> bool:
         """The tracker gave this field (possibly as null), as opposed to leaving it out."""

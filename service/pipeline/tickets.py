@@ -70,6 +70,9 @@ def apply_snapshot(step: Step) -> list[Event]:
             setattr(ticket, name, getattr(report, name))
     if report.node_id:
         ticket.node_id = report.node_id
+    if report.estimates is not None and step.settings is not None:
+        # A full field set: a field left out is a field cleared (Jira sends every field, null included).
+        ticket.story_points = report.estimates.get(step.settings.jira_story_points_field)
     state = "deleted" if event.kind == Kind.TICKET_DELETED else report.state or ticket.state
     ticket.state = state
     if report.is_epic or (ticket.is_epic and _has_children(step, ticket.key)):

@@ -143,6 +143,7 @@ class Ticket(Base):
     url: Mapped[str | None] = mapped_column(Text)
     is_epic: Mapped[bool] = mapped_column(Boolean, default=False)
     epic_key: Mapped[str | None] = mapped_column(String(limits.KEY), index=True)
+    story_points: Mapped[float | None] = mapped_column(Float)  # the tracker's estimate, where it has one (Jira)
     # GitHub's GraphQL node id: Projects (v2) webhooks name an issue only by it.
     node_id: Mapped[str | None] = mapped_column(String(limits.NODE_ID), index=True)
     # The tracker's own clock for this ticket; an older event never overwrites newer state.

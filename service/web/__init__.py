@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 
+from service.summaries import formats
 from service.web import answer, display, health, pages, rounds, stakeholders
 
 csrf = CSRFProtect()
@@ -18,6 +19,8 @@ def init_app(app: Flask) -> None:
     for blueprint in (pages.bp, answer.bp, rounds.bp, stakeholders.bp):
         app.register_blueprint(blueprint)
     app.add_template_filter(display.when, "when")
+    for name, shown in (("num", formats.number), ("pct", formats.percent), ("score", formats.score)):
+        app.add_template_filter(shown, name)
 
     # Registered before CSRFProtect's own hook, so it runs first. Flask-WTF exempts blueprint objects, and this
     # finds them by name at request time: it works whenever the webhooks blueprint is registered.

@@ -52,6 +52,7 @@ def test_default_pack_has_the_framework_rules() -> None:
         "ex-post-round",
         "co-destruction-alert",
         "divergence-alert",
+        "iteration-summary",
         "neglected-dimension-nudge",
         "low-response-escalation",
     ]

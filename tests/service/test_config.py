@@ -22,6 +22,9 @@ def test_defaults_need_no_configuration(tmp_path: Path) -> None:
         ({"PVM_SMTP_URL": "mail.example.org:25"}, "PVM_SMTP_URL"),
         ({"PVM_BASE_URL": "pvm.example.org"}, "PVM_BASE_URL"),
         ({"PVM_RULES_DIR": "/nonexistent/rules"}, "PVM_RULES_DIR"),
+        ({"PVM_JIRA_STORY_POINTS_FIELD": "Story Points"}, "PVM_JIRA_STORY_POINTS_FIELD"),
+        ({"PVM_REPORT_ISSUES": "PRM-7"}, "PVM_REPORT_ISSUES"),
+        ({"PVM_REPORT_ISSUES": "jira:PRM-7, jira:PRM-8"}, "PVM_REPORT_ISSUES"),
         ({"PVM_ENV": "production", "PVM_GITHUB_WEBHOOK_SECRET": "x", "PVM_JIRA_WEBHOOK_SECRET": "y"}, "PVM_SECRET_KEY"),
         ({"PVM_ENV": "production", "PVM_SECRET_KEY": "k", "PVM_JIRA_WEBHOOK_SECRET": "y"}, "PVM_GITHUB_WEBHOOK_SECRET"),
         ({"PVM_ENV": "production", "PVM_SECRET_KEY": "k", "PVM_GITHUB_WEBHOOK_SECRET": "x"}, "PVM_JIRA_WEBHOOK_SECRET"),
@@ -50,3 +53,9 @@ def test_password_in_database_url_is_never_echoed() -> None:
     with pytest.raises(ConfigError) as raised:
         Settings.from_env({"DATABASE_URL": "oracle://scott:tiger@db/orcl"})
     assert "tiger" not in str(raised.value)
+
+
+def test_report_issues_one_per_tracker() -> None:
+    settings = Settings.from_env({"PVM_REPORT_ISSUES": "github:city-council/permits#1, jira:PERM-7"})
+    assert settings.report_issues == ("github:city-council/permits#1", "jira:PERM-7")
+    assert Settings.from_env({}).jira_story_points_field == "customfield_10016"

@@ -145,3 +145,20 @@ def test_wrong_type_deep_in_payload_names_the_path() -> None:
     payload["timestamp"] = "yesterday"
     with pytest.raises(PayloadError, match=r"\$\.timestamp should be an ISO 8601 date-time"):
         normalise(Identity("jira:issue_created", None, None), payload)
+
+
+def test_numeric_custom_fields_are_reported_as_estimates() -> None:
+    """The story points field's id differs per site: every numeric custom field is reported, the settings pick one."""
+    payload = fixture("jira", "issue_created__story")
+    fields = payload["issue"]["fields"]
+    fields.update(customfield_10016=5, customfield_10002=2.5, customfield_10099=10**20, customfield_10098=True)
+    (event,) = normalise(Identity(payload["webhookEvent"], "d-1", None), payload)  # type: ignore[misc]
+    # Out of any estimate's range, or not a number: left out rather than failing the delivery.
+    assert event.data.estimates == {"customfield_10016": 5.0, "customfield_10002": 2.5}
+
+
+def test_a_partial_issue_reports_no_estimates_so_stored_points_stay() -> None:
+    payload = fixture("jira", "issue_created__story")
+    payload["issue"]["fields"] = {"summary": "Only a summary", "labels": []}
+    (event,) = normalise(Identity(payload["webhookEvent"], "d-1", None), payload)  # type: ignore[misc]
+    assert event.data.estimates is None

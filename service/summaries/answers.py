@@ -1,0 +1,164 @@
+"""Stakeholders' answers per group: the one computation behind the rules' facts, the summary and the dashboard.
+
+A person's latest answer in a round counts (`current`); the earlier ones are kept for the record only.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.storage.models import CheckinAnswer, CheckinPrompt, CheckinRound, Iteration, Stakeholder
+from service.summaries.model import GroupAnswers
+
+
+@dataclass(frozen=True)
+class Answered:
+    round_id: int
+    hypothesis_id: int
+    group: str
+    score: int
+    late: bool
+    worse_off: str | None
+    erased: bool  # the person asked for erasure: texts are gone, the score stays
+
+
+@dataclass(frozen=True)
+class Asked:
+    round_id: int
+    hypothesis_id: int
+    group: str
+    answered: bool
+
+
+def group_means(session: Session, iteration: str | None, hypotheses: Sequence[int] | None = None) -> dict[str, float]:
+    """Mean score per group in an iteration, over every hypothesis or the given ones (one aggregate query)."""
+    if not iteration:
+        return {}
+    query = (
+        select(CheckinAnswer.group, func.avg(CheckinAnswer.score))
+        .join(CheckinRound, CheckinRound.id == CheckinAnswer.round_id)
+        .where(CheckinRound.iteration_key == iteration, CheckinAnswer.current.is_(True))
+        .group_by(CheckinAnswer.group)
+    )
+    if hypotheses is not None:
+        query = query.where(CheckinRound.hypothesis_id.in_(hypotheses))
+    # PostgreSQL's avg() of integers is a Decimal, SQLite's a float: one type for rules and templates.
+    return {group: float(mean) for group, mean in session.execute(query) if mean is not None}
+
+
+def previous_iteration(session: Session, iteration: str, hypotheses: Sequence[int]) -> str | None:
+    """The latest earlier iteration that has answers about the same hypotheses."""
+    current = session.get(Iteration, iteration)
+    if current is None or not hypotheses:
+        return None
+    ordering = func.coalesce(Iteration.start_at, Iteration.created_at)
+    current_at = current.start_at or current.created_at
+    return session.scalar(
+        select(Iteration.key)
+        .join(CheckinRound, CheckinRound.iteration_key == Iteration.key)
+        .join(CheckinAnswer, CheckinAnswer.round_id == CheckinRound.id)
+        .where(Iteration.key != iteration, CheckinRound.hypothesis_id.in_(hypotheses), ordering < current_at)
+        .group_by(Iteration.key, ordering)
+        .order_by(ordering.desc())
+        .limit(1)
+    )
+
+
+def drops(session: Session, iteration: str, hypotheses: Sequence[int]) -> dict[str, float]:
+    """How far each group's mean fell since the previous iteration with answers about the same hypotheses."""
+    previous = previous_iteration(session, iteration, hypotheses)
+    if previous is None:
+        return {}
+    now_means = group_means(session, iteration, hypotheses)
+    before = group_means(session, previous, hypotheses)
+    return {group: before[group] - mean for group, mean in now_means.items() if group in before}
+
+
+def answered_in(session: Session, round_ids: Sequence[int]) -> list[Answered]:
+    if not round_ids:
+        return []
+    rows = session.execute(
+        select(
+            CheckinAnswer.round_id,
+            CheckinRound.hypothesis_id,
+            CheckinAnswer.group,
+            CheckinAnswer.score,
+            CheckinAnswer.late,
+            CheckinAnswer.worse_off,
+            Stakeholder.erased_at,
+        )
+        .join(CheckinRound, CheckinRound.id == CheckinAnswer.round_id)
+        .outerjoin(Stakeholder, Stakeholder.id == CheckinAnswer.stakeholder_id)
+        .where(CheckinAnswer.round_id.in_(round_ids), CheckinAnswer.current.is_(True))
+        .order_by(CheckinAnswer.id)
+    )
+    return [
+        Answered(round_id, hypothesis, group, int(score), bool(late), worse_off, erased_at is not None)
+        for round_id, hypothesis, group, score, late, worse_off, erased_at in rows
+    ]
+
+
+def asked_in(session: Session, round_ids: Sequence[int]) -> list[Asked]:
+    if not round_ids:
+        return []
+    answered_prompts = select(CheckinAnswer.prompt_id).where(
+        CheckinAnswer.round_id.in_(round_ids), CheckinAnswer.prompt_id.is_not(None)
+    )
+    rows = session.execute(
+        select(
+            CheckinPrompt.round_id,
+            CheckinRound.hypothesis_id,
+            CheckinPrompt.group,
+            CheckinPrompt.answered_at.is_not(None) | CheckinPrompt.id.in_(answered_prompts),
+        )
+        .join(CheckinRound, CheckinRound.id == CheckinPrompt.round_id)
+        .where(CheckinPrompt.round_id.in_(round_ids))
+    )
+    return [Asked(round_id, hypothesis, group, bool(done)) for round_id, hypothesis, group, done in rows]
+
+
+def by_group(answered: Iterable[Answered], asked: Iterable[Asked]) -> list[GroupAnswers]:
+    """Count, mean and spread per group, groups in alphabetical order."""
+    scores: dict[str, list[int]] = defaultdict(list)
+    late: dict[str, int] = defaultdict(int)
+    prompts: dict[str, int] = defaultdict(int)
+    done: dict[str, int] = defaultdict(int)
+    for answer in answered:
+        scores[answer.group].append(answer.score)
+        late[answer.group] += answer.late
+    for prompt in asked:
+        prompts[prompt.group] += 1
+        done[prompt.group] += prompt.answered
+    result = []
+    for group in sorted(set(scores) | set(prompts)):
+        values = scores.get(group, [])
+        result.append(
+            GroupAnswers(
+                group=group,
+                asked=prompts.get(group, 0),
+                answered=done.get(group, 0),
+                answers=len(values),
+                late=late.get(group, 0),
+                mean=statistics.fmean(values) if values else None,
+                spread=statistics.pstdev(values) if values else None,
+                lowest=min(values) if values else None,
+                highest=max(values) if values else None,
+            )
+        )
+    return result
+
+
+def divergence(groups: Iterable[GroupAnswers]) -> float | None:
+    """The distance between the highest and the lowest group mean; None with fewer than two groups answering."""
+    means = [group.mean for group in groups if group.mean is not None]
+    return max(means) - min(means) if len(means) >= 2 else None
+
+
+def rate(asked: Sequence[Asked]) -> float | None:
+    return sum(prompt.answered for prompt in asked) / len(asked) if asked else None
