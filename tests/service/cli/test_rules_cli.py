@@ -33,8 +33,8 @@ def db_url(tmp_path: Path) -> str:
 def test_check_lists_each_pack_with_hash_and_rule_count(tmp_path: Path, db_url: str) -> None:
     result = run_cli(["rules", "check"], db_url, tmp_path)
     assert result.exit_code == 0, result.output
-    assert f"default.yaml\tsha256 {DEFAULT_HASH}\t11 rule(s)" in result.stdout
-    assert "OK 1 pack(s), 11 rule(s) in effect" in result.stdout
+    assert f"default.yaml\tsha256 {DEFAULT_HASH}\t12 rule(s)" in result.stdout
+    assert "OK 1 pack(s), 12 rule(s) in effect" in result.stdout
     assert not (tmp_path / "pvm.sqlite3").exists()  # offline: no database needed or made
 
 
@@ -45,7 +45,7 @@ def test_check_a_project_folder(tmp_path: Path, db_url: str) -> None:
     result = run_cli(["rules", "check", str(folder)], db_url, tmp_path)
     assert result.exit_code == 0, result.output
     assert "ours.yaml\tsha256 " in result.stdout and "\t1 rule(s)" in result.stdout
-    assert "OK 2 pack(s), 10 rule(s) in effect" in result.stdout
+    assert "OK 2 pack(s), 11 rule(s) in effect" in result.stdout
 
 
 def test_check_reports_the_error_and_exits_1(tmp_path: Path, db_url: str) -> None:

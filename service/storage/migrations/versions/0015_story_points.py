@@ -16,11 +16,13 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE on both engines (SQLite has had DROP COLUMN since 3.35): a batch copy of `tickets` on SQLite
+# would drop and recreate the table, and its ON DELETE CASCADE children (epics, labels, ...) with it.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("tickets") as batch_op:
-        batch_op.add_column(sa.Column("story_points", sa.Float(), nullable=True))
+    op.add_column("tickets", sa.Column("story_points", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("tickets") as batch_op:
-        batch_op.drop_column("story_points")
+    op.drop_column("tickets", "story_points")
