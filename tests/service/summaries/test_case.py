@@ -15,6 +15,7 @@ from service.runtime import runtime
 from service.storage.models import Epic, Hypothesis
 from service.summaries.case import Case, UnknownEpic, to_markdown, value_case
 from service.valuelog import chain
+from tests.conftest import token_for
 from tests.service import scenario
 from tests.service.summaries import sprint
 
@@ -137,3 +138,17 @@ def test_an_epic_without_hypotheses_says_what_to_do(any_app: Flask) -> None:
     case = _case(any_app, "jira:EMPTY-1")
     assert case.hypotheses == [] and "state one on the epic's page" in case.notes[0]
     assert "No alert was raised" in to_markdown(case)
+
+
+def test_the_api_answers_the_case_as_json_or_markdown(built: tuple[Flask, sprint.Sprint]) -> None:
+    app = built[0]
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token_for(app, 'auditor')}"}
+    found = client.get("/api/v1/epics/jira:PRM-1/case", headers=headers)
+    assert found.status_code == 200 and found.get_json()["hypotheses"][0]["id"] == built[1].h1
+    markdown = client.get("/api/v1/epics/jira:PRM-1/case?format=md", headers=headers)
+    assert markdown.content_type.startswith("text/markdown")
+    assert markdown.get_data(as_text=True).startswith("# Value case: Publish refusal rules")
+    assert client.get("/api/v1/epics/jira:PRM-1/case?format=pdf", headers=headers).status_code == 422
+    missing = client.get("/api/v1/epics/jira:NOPE-1/case", headers=headers)
+    assert missing.status_code == 404 and "GET /api/v1/epics" in missing.get_data(as_text=True)
