@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Response, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -15,6 +15,7 @@ from service.api.pagination import page
 from service.api.work import iso, ticket
 from service.runtime import db
 from service.storage.models import Epic, Ticket
+from service.summaries.case import UnknownEpic, to_markdown, value_case
 
 bp = Blueprint("api_epics", __name__)
 
@@ -50,3 +51,19 @@ def get_epic(key: str) -> dict[str, Any]:
         select(Ticket).where(Ticket.epic_key == key).options(selectinload(Ticket.labels)).order_by(Ticket.key)
     )
     return {**_summary(epic), "description": epic.ticket.description, "tickets": [ticket(row) for row in children]}
+
+
+@bp.get("/epics/<path:key>/case")
+@requires(Permission.READ)
+def epic_case(key: str) -> Response | dict[str, Any]:
+    """The value case of an epic: JSON by default, `?format=md` for a Markdown document."""
+    chosen = request.args.get("format", "json")
+    if chosen not in ("json", "md"):
+        raise ApiError(422, f"unknown format {chosen!r}; use json or md")
+    try:
+        found = value_case(db(), key)
+    except UnknownEpic as exc:
+        raise ApiError(404, f"{exc} (list epics with GET /api/v1/epics)") from None
+    if chosen == "md":
+        return Response(to_markdown(found), content_type="text/markdown; charset=utf-8")
+    return found.model_dump(mode="json")
