@@ -56,7 +56,7 @@ def iteration(key: str) -> str:
     except UnknownIteration as exc:
         abort(404, f"{exc}. Pick an iteration on the dashboard.")
     except UnknownFramework as exc:
-        abort(404, f"{exc}. Choose one of them, or none, in the form on the summary page.")
+        abort(422, f"{exc}. Choose one of them, or none, in the form on the summary page.")
     return render_template(
         "iteration.html",
         s=summary,

@@ -25,7 +25,7 @@ SOURCE = "web"
 HISTORY_LIMIT = 500
 
 
-ERROR_CODES = (400, 403, 404, 410)
+ERROR_CODES = (400, 403, 404, 410, 422)
 
 
 def shows_error_pages(blueprint: Blueprint) -> Blueprint:
@@ -99,7 +99,7 @@ def signout() -> Response:
 
 @bp.get("/")
 def home() -> Response:
-    return redirect(url_for("web.epics"))
+    return redirect(url_for("dashboard.dashboard"))
 
 
 @bp.get("/epics")

@@ -104,6 +104,6 @@ def test_unknown_pages_say_what_to_do(app, built, live_server, browser_page) -> 
     response = page.goto(f"{base}/iterations/jira:sprint/99")
     assert response.status == 404 and "Pick an iteration on the dashboard" in page.locator("main").inner_text()
     response = page.goto(f"{base}/iterations/jira:sprint/37?framework=nope")
-    assert response.status == 404 and "the taxonomy knows:" in page.locator("main").inner_text()
+    assert response.status == 422 and "the taxonomy knows:" in page.locator("main").inner_text()
     response = page.goto(f"{base}/epics/jira:NOPE-1/case")
     assert response.status == 404 and "Pick an epic from the list of epics" in page.locator("main").inner_text()
