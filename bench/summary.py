@@ -135,7 +135,7 @@ def seed(engine: Engine, size: Size) -> list[str]:
     short = per_board - long_lived  # the others through about four
     rounds_per_iteration = max(long_lived + 2, long_lived + short * 4 // ITERATIONS_PER_BOARD)
     tickets_per_iteration = size.tickets // size.iterations
-    answers_per_round = max(2, size.answers // (size.iterations * rounds_per_iteration))
+    answers_per_round = max(2, round(size.answers / (size.iterations * rounds_per_iteration)))
     prompts_per_round = answers_per_round * 5 // 4
 
     epics: list[dict[str, Any]] = []
@@ -150,7 +150,8 @@ def seed(engine: Engine, size: Size) -> list[str]:
             key = board.ticket(e + 1)
             epics.append({"key": key, "phase": "during"})
             ticket_rows.append({"key": key, "source": board.source, "title": f"Epic {e + 1} of the permit service",
-                                "is_epic": True, "state": "open", "created_at": first_start})  # fmt: skip
+                                "is_epic": True, "state": "open", "epic_key": None, "story_points": None,
+                                "created_at": first_start})  # fmt: skip
             for h in range(2):
                 number = b * per_board + 2 * e + h + 1
                 hypothesis_epic[number] = key
