@@ -98,8 +98,21 @@ def summarise(
     readings = _readings(session, [h.id for h in hypotheses], end)
     previous = _previous_means(session, key, sorted(hypothesis_ids))
 
+    # Each hypothesis's rounds, answers and prompts, in their order, grouped once (not filtered per hypothesis).
+    rounds_of: dict[int, list[CheckinRound]] = defaultdict(list)
+    answered_of: dict[int, list[answers.Answered]] = defaultdict(list)
+    asked_of: dict[int, list[answers.Asked]] = defaultdict(list)
+    for item in rounds:
+        rounds_of[item.hypothesis_id].append(item)
+    for answer in answered:
+        answered_of[answer.hypothesis_id].append(answer)
+    for prompt in asked:
+        asked_of[prompt.hypothesis_id].append(prompt)
     shown = [
-        _hypothesis(h, rounds, answered, asked, titles, history, readings.get(h.id, []), start, end) for h in hypotheses
+        _hypothesis(
+            h, rounds_of[h.id], answered_of[h.id], asked_of[h.id], titles, history, readings.get(h.id, []), start, end
+        )
+        for h in hypotheses
     ]
     groups = answers.by_group(answered, asked)
     signals = _signals(shown, previous)
@@ -273,9 +286,8 @@ def _hypothesis(
     start: str,
     end: str,
 ) -> HypothesisSummary:
-    mine = [r for r in rounds if r.hypothesis_id == hypothesis.id]
-    my_answers = [a for a in answered if a.hypothesis_id == hypothesis.id]
-    my_prompts = [p for p in asked if p.hypothesis_id == hypothesis.id]
+    """`rounds`, `answered` and `asked` are the hypothesis's own."""
+    mine, my_answers, my_prompts = rounds, answered, asked
     groups = answers.by_group(my_answers, my_prompts)
     prompted = {p.group for p in my_prompts} | {a.group for a in my_answers}
     changes, undone = _changes(history, hypothesis, end)
