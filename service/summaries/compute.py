@@ -540,33 +540,33 @@ def _points_of(session: Session, iterations: Sequence[Iteration]) -> list[TrendP
             .group_by(TicketIteration.iteration_key)
         ).all()
     )
-    round_ids = list(session.scalars(select(CheckinRound.id).where(CheckinRound.iteration_key.in_(keys))))
     asked: dict[str, tuple[int, int]] = {}
     counted: dict[str, int] = {}
     means: dict[str, dict[str, float]] = defaultdict(dict)
-    if round_ids:
-        # An answer's prompt is one of its own round's prompts, so the answered prompts of all the rounds together
-        # are those of each iteration's rounds (as answers.asked_in finds them per iteration).
-        answered_prompts = select(CheckinAnswer.prompt_id).where(
-            CheckinAnswer.round_id.in_(round_ids), CheckinAnswer.prompt_id.is_not(None)
-        )
-        done = CheckinPrompt.answered_at.is_not(None) | CheckinPrompt.id.in_(answered_prompts)
-        for key, count, answered in session.execute(
-            select(CheckinRound.iteration_key, func.count(), func.sum(case((done, 1), else_=0)))
-            .join(CheckinRound, CheckinRound.id == CheckinPrompt.round_id)
-            .where(CheckinPrompt.round_id.in_(round_ids))
-            .group_by(CheckinRound.iteration_key)
-        ):
-            asked[key] = (int(count), int(answered or 0))
-        for key, group, count, mean in session.execute(
-            select(CheckinRound.iteration_key, CheckinAnswer.group, func.count(), func.avg(CheckinAnswer.score))
-            .join(CheckinRound, CheckinRound.id == CheckinAnswer.round_id)
-            .where(CheckinAnswer.round_id.in_(round_ids), CheckinAnswer.current.is_(True))
-            .group_by(CheckinRound.iteration_key, CheckinAnswer.group)
-        ):
-            counted[key] = counted.get(key, 0) + int(count)
-            if mean is not None:  # a float for both engines, as in answers.group_means
-                means[key][group] = float(mean)
+    # The rounds as a subquery rather than a list of ids: one short statement, whatever the number of rounds.
+    round_ids = select(CheckinRound.id).where(CheckinRound.iteration_key.in_(keys))
+    # An answer's prompt is one of its own round's prompts, so the answered prompts of all the rounds together
+    # are those of each iteration's rounds (as answers.asked_in finds them per iteration).
+    answered_prompts = select(CheckinAnswer.prompt_id).where(
+        CheckinAnswer.round_id.in_(round_ids), CheckinAnswer.prompt_id.is_not(None)
+    )
+    done = CheckinPrompt.answered_at.is_not(None) | CheckinPrompt.id.in_(answered_prompts)
+    for key, count, answered in session.execute(
+        select(CheckinRound.iteration_key, func.count(), func.sum(case((done, 1), else_=0)))
+        .join(CheckinRound, CheckinRound.id == CheckinPrompt.round_id)
+        .where(CheckinRound.iteration_key.in_(keys))
+        .group_by(CheckinRound.iteration_key)
+    ):
+        asked[key] = (int(count), int(answered or 0))
+    for key, group, count, mean in session.execute(
+        select(CheckinRound.iteration_key, CheckinAnswer.group, func.count(), func.avg(CheckinAnswer.score))
+        .join(CheckinRound, CheckinRound.id == CheckinAnswer.round_id)
+        .where(CheckinRound.iteration_key.in_(keys), CheckinAnswer.current.is_(True))
+        .group_by(CheckinRound.iteration_key, CheckinAnswer.group)
+    ):
+        counted[key] = counted.get(key, 0) + int(count)
+        if mean is not None:  # a float for both engines, as in answers.group_means
+            means[key][group] = float(mean)
     points = []
     for item in iterations:
         total, answered = asked.get(item.key, (0, 0))
