@@ -207,7 +207,9 @@ class TicketIteration(Base):
     __tablename__ = "ticket_iterations"
 
     ticket_key: Mapped[str] = mapped_column(ForeignKey("tickets.key", ondelete="CASCADE"), primary_key=True)
-    iteration_key: Mapped[str] = mapped_column(ForeignKey("iterations.key", ondelete="CASCADE"), primary_key=True)
+    iteration_key: Mapped[str] = mapped_column(
+        ForeignKey("iterations.key", ondelete="CASCADE"), primary_key=True, index=True
+    )
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -13,12 +13,14 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from service.domain.kinds import Kind
 from service.domain.taxonomy import Taxonomy
 from service.storage.models import (
+    CheckinAnswer,
+    CheckinPrompt,
     CheckinRound,
     Hypothesis,
     Iteration,
@@ -96,8 +98,21 @@ def summarise(
     readings = _readings(session, [h.id for h in hypotheses], end)
     previous = _previous_means(session, key, sorted(hypothesis_ids))
 
+    # Each hypothesis's rounds, answers and prompts, in their order, grouped once (not filtered per hypothesis).
+    rounds_of: dict[int, list[CheckinRound]] = defaultdict(list)
+    answered_of: dict[int, list[answers.Answered]] = defaultdict(list)
+    asked_of: dict[int, list[answers.Asked]] = defaultdict(list)
+    for item in rounds:
+        rounds_of[item.hypothesis_id].append(item)
+    for answer in answered:
+        answered_of[answer.hypothesis_id].append(answer)
+    for prompt in asked:
+        asked_of[prompt.hypothesis_id].append(prompt)
     shown = [
-        _hypothesis(h, rounds, answered, asked, titles, history, readings.get(h.id, []), start, end) for h in hypotheses
+        _hypothesis(
+            h, rounds_of[h.id], answered_of[h.id], asked_of[h.id], titles, history, readings.get(h.id, []), start, end
+        )
+        for h in hypotheses
     ]
     groups = answers.by_group(answered, asked)
     signals = _signals(shown, previous)
@@ -271,9 +286,8 @@ def _hypothesis(
     start: str,
     end: str,
 ) -> HypothesisSummary:
-    mine = [r for r in rounds if r.hypothesis_id == hypothesis.id]
-    my_answers = [a for a in answered if a.hypothesis_id == hypothesis.id]
-    my_prompts = [p for p in asked if p.hypothesis_id == hypothesis.id]
+    """`rounds`, `answered` and `asked` are the hypothesis's own."""
+    mine, my_answers, my_prompts = rounds, answered, asked
     groups = answers.by_group(my_answers, my_prompts)
     prompted = {p.group for p in my_prompts} | {a.group for a in my_answers}
     changes, undone = _changes(history, hypothesis, end)
@@ -387,12 +401,47 @@ def _day(value: Any) -> date | None:
 
 
 def _previous_means(session: Session, key: str, hypotheses: Sequence[int]) -> dict[int, dict[str, float]]:
-    """Per hypothesis, the group means of the latest earlier iteration with answers about it."""
-    found: dict[int, dict[str, float]] = {}
-    for hypothesis in hypotheses:
-        previous = answers.previous_iteration(session, key, [hypothesis])
-        if previous is not None:
-            found[hypothesis] = answers.group_means(session, previous, [hypothesis])
+    """Per hypothesis, the group means of the latest earlier iteration with answers about it.
+
+    Two queries for all the hypotheses (answers.previous_iteration and answers.group_means per hypothesis, batched).
+    """
+    current = session.get(Iteration, key)
+    if current is None or not hypotheses:
+        return {}
+    ordering = func.coalesce(Iteration.start_at, Iteration.created_at)
+    current_at = current.start_at or current.created_at
+    answered = select(CheckinAnswer.id).where(CheckinAnswer.round_id == CheckinRound.id).exists()
+    latest: dict[int, tuple[Any, str]] = {}
+    for chunk in _chunks(list(hypotheses)):
+        for hypothesis, iteration, at in session.execute(
+            select(CheckinRound.hypothesis_id, Iteration.key, ordering)
+            .join(Iteration, Iteration.key == CheckinRound.iteration_key)
+            .where(CheckinRound.hypothesis_id.in_(chunk), Iteration.key != key, ordering < current_at, answered)
+            .distinct()
+        ):
+            if hypothesis not in latest or (at, iteration) > latest[hypothesis]:
+                latest[hypothesis] = (at, iteration)
+    found: dict[int, dict[str, float]] = {hypothesis: {} for hypothesis in latest}
+    previous = {hypothesis: iteration for hypothesis, (_, iteration) in latest.items()}
+    for chunk in _chunks(sorted(previous)):
+        # PostgreSQL's avg() of integers is a Decimal, SQLite's a float: one type, as in answers.group_means.
+        for hypothesis, iteration, group, mean in session.execute(
+            select(
+                CheckinRound.hypothesis_id,
+                CheckinRound.iteration_key,
+                CheckinAnswer.group,
+                func.avg(CheckinAnswer.score),
+            )
+            .join(CheckinRound, CheckinRound.id == CheckinAnswer.round_id)
+            .where(
+                CheckinRound.hypothesis_id.in_(chunk),
+                CheckinRound.iteration_key.in_(sorted({previous[h] for h in chunk})),
+                CheckinAnswer.current.is_(True),
+            )
+            .group_by(CheckinRound.hypothesis_id, CheckinRound.iteration_key, CheckinAnswer.group)
+        ):
+            if previous[hypothesis] == iteration and mean is not None:
+                found[hypothesis][group] = float(mean)
     return found
 
 
@@ -464,39 +513,77 @@ def _trend(session: Session, iteration: Iteration) -> list[TrendPoint]:
             .limit(TREND_LENGTH)
         )
     )
-    return [_point(session, item) for item in [*reversed(earlier), iteration]]
+    return _points_of(session, [*reversed(earlier), iteration])
 
 
-def _point(session: Session, iteration: Iteration) -> TrendPoint:
-    tickets = session.scalar(
-        select(func.count())
-        .select_from(TicketIteration)
-        .where(TicketIteration.iteration_key == iteration.key, TicketIteration.left_at.is_(None))
+def _points_of(session: Session, iterations: Sequence[Iteration]) -> list[TrendPoint]:
+    """The trend's figures for a few iterations, each an aggregate over all of them at once (a handful of queries,
+    not a handful per iteration): tickets, tagged tickets, prompts asked and answered, answers and group means."""
+    keys = [item.key for item in iterations]
+    tickets = dict(
+        session.execute(
+            select(TicketIteration.iteration_key, func.count())
+            .where(TicketIteration.iteration_key.in_(keys), TicketIteration.left_at.is_(None))
+            .group_by(TicketIteration.iteration_key)
+        ).all()  # a Result has keys(): dict() would take it for a mapping
     )
-    tagged = session.scalar(
-        select(func.count(func.distinct(TicketIteration.ticket_key)))
-        .join(Label, Label.ticket_key == TicketIteration.ticket_key)
-        .where(
-            TicketIteration.iteration_key == iteration.key,
-            TicketIteration.left_at.is_(None),
-            Label.polarity == "value",
-            Label.dimension.is_not(None),
+    tagged = dict(
+        session.execute(
+            select(TicketIteration.iteration_key, func.count(func.distinct(TicketIteration.ticket_key)))
+            .join(Label, Label.ticket_key == TicketIteration.ticket_key)
+            .where(
+                TicketIteration.iteration_key.in_(keys),
+                TicketIteration.left_at.is_(None),
+                Label.polarity == "value",
+                Label.dimension.is_not(None),
+            )
+            .group_by(TicketIteration.iteration_key)
+        ).all()
+    )
+    asked: dict[str, tuple[int, int]] = {}
+    counted: dict[str, int] = {}
+    means: dict[str, dict[str, float]] = defaultdict(dict)
+    # The rounds as a subquery rather than a list of ids: one short statement, whatever the number of rounds.
+    round_ids = select(CheckinRound.id).where(CheckinRound.iteration_key.in_(keys))
+    # An answer's prompt is one of its own round's prompts, so the answered prompts of all the rounds together
+    # are those of each iteration's rounds (as answers.asked_in finds them per iteration).
+    answered_prompts = select(CheckinAnswer.prompt_id).where(
+        CheckinAnswer.round_id.in_(round_ids), CheckinAnswer.prompt_id.is_not(None)
+    )
+    done = CheckinPrompt.answered_at.is_not(None) | CheckinPrompt.id.in_(answered_prompts)
+    for key, count, answered in session.execute(
+        select(CheckinRound.iteration_key, func.count(), func.sum(case((done, 1), else_=0)))
+        .join(CheckinRound, CheckinRound.id == CheckinPrompt.round_id)
+        .where(CheckinRound.iteration_key.in_(keys))
+        .group_by(CheckinRound.iteration_key)
+    ):
+        asked[key] = (int(count), int(answered or 0))
+    for key, group, count, mean in session.execute(
+        select(CheckinRound.iteration_key, CheckinAnswer.group, func.count(), func.avg(CheckinAnswer.score))
+        .join(CheckinRound, CheckinRound.id == CheckinAnswer.round_id)
+        .where(CheckinRound.iteration_key.in_(keys), CheckinAnswer.current.is_(True))
+        .group_by(CheckinRound.iteration_key, CheckinAnswer.group)
+    ):
+        counted[key] = counted.get(key, 0) + int(count)
+        if mean is not None:  # a float for both engines, as in answers.group_means
+            means[key][group] = float(mean)
+    points = []
+    for item in iterations:
+        total, answered = asked.get(item.key, (0, 0))
+        count = tickets.get(item.key, 0)
+        points.append(
+            TrendPoint(
+                key=item.key,
+                name=item.name or item.key,
+                start_at=item.start_at,
+                tickets=count,
+                untagged_share=(count - tagged.get(item.key, 0)) / count if count else None,
+                answers=counted.get(item.key, 0),
+                group_means=dict(sorted(means[item.key].items())),
+                response_rate=answered / total if total else None,
+            )
         )
-    )
-    round_ids = list(session.scalars(select(CheckinRound.id).where(CheckinRound.iteration_key == iteration.key)))
-    asked = answers.asked_in(session, round_ids)
-    means = answers.group_means(session, iteration.key)
-    count = len(answers.answered_in(session, round_ids))
-    return TrendPoint(
-        key=iteration.key,
-        name=iteration.name or iteration.key,
-        start_at=iteration.start_at,
-        tickets=tickets or 0,
-        untagged_share=((tickets or 0) - (tagged or 0)) / tickets if tickets else None,
-        answers=count,
-        group_means=means,
-        response_rate=answers.rate(asked),
-    )
+    return points
 
 
 def _notes(summary: Summary) -> list[str]:
