@@ -5,12 +5,13 @@ A person's latest answer in a round counts (`current`); the earlier ones are kep
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from service.storage.models import CheckinAnswer, CheckinPrompt, CheckinRound, Iteration, Stakeholder
@@ -80,8 +81,19 @@ def drops(session: Session, iteration: str, hypotheses: Sequence[int]) -> dict[s
     return {group: before[group] - mean for group, mean in now_means.items() if group in before}
 
 
-def answered_in(session: Session, round_ids: Sequence[int]) -> list[Answered]:
-    if not round_ids:
+def _rounds(round_ids: Sequence[int] | None, iteration: str | None) -> ColumnElement[bool] | None:
+    """The rounds asked about: by id, or every round of an iteration (one short statement, however many rounds)."""
+    if iteration is not None:
+        return CheckinRound.iteration_key == iteration
+    return CheckinRound.id.in_(round_ids) if round_ids else None
+
+
+def answered_in(
+    session: Session, round_ids: Sequence[int] | None = None, *, iteration: str | None = None
+) -> list[Answered]:
+    """The answers that count (a person's latest per round) in the given rounds, or in an iteration's rounds."""
+    rounds = _rounds(round_ids, iteration)
+    if rounds is None:
         return []
     rows = session.execute(
         select(
@@ -95,7 +107,7 @@ def answered_in(session: Session, round_ids: Sequence[int]) -> list[Answered]:
         )
         .join(CheckinRound, CheckinRound.id == CheckinAnswer.round_id)
         .outerjoin(Stakeholder, Stakeholder.id == CheckinAnswer.stakeholder_id)
-        .where(CheckinAnswer.round_id.in_(round_ids), CheckinAnswer.current.is_(True))
+        .where(rounds, CheckinAnswer.current.is_(True))
         .order_by(CheckinAnswer.id)
     )
     return [
@@ -104,11 +116,15 @@ def answered_in(session: Session, round_ids: Sequence[int]) -> list[Answered]:
     ]
 
 
-def asked_in(session: Session, round_ids: Sequence[int]) -> list[Asked]:
-    if not round_ids:
+def asked_in(session: Session, round_ids: Sequence[int] | None = None, *, iteration: str | None = None) -> list[Asked]:
+    """Every prompt sent in the given rounds (or an iteration's), and whether it was answered."""
+    rounds = _rounds(round_ids, iteration)
+    if rounds is None:
         return []
-    answered_prompts = select(CheckinAnswer.prompt_id).where(
-        CheckinAnswer.round_id.in_(round_ids), CheckinAnswer.prompt_id.is_not(None)
+    answered_prompts = (
+        select(CheckinAnswer.prompt_id)
+        .join(CheckinRound, CheckinRound.id == CheckinAnswer.round_id)
+        .where(rounds, CheckinAnswer.prompt_id.is_not(None))
     )
     rows = session.execute(
         select(
@@ -118,7 +134,7 @@ def asked_in(session: Session, round_ids: Sequence[int]) -> list[Asked]:
             CheckinPrompt.answered_at.is_not(None) | CheckinPrompt.id.in_(answered_prompts),
         )
         .join(CheckinRound, CheckinRound.id == CheckinPrompt.round_id)
-        .where(CheckinPrompt.round_id.in_(round_ids))
+        .where(rounds)
     )
     return [Asked(round_id, hypothesis, group, bool(done)) for round_id, hypothesis, group, done in rows]
 
@@ -146,12 +162,20 @@ def by_group(answered: Iterable[Answered], asked: Iterable[Asked]) -> list[Group
                 answers=len(values),
                 late=late.get(group, 0),
                 mean=statistics.fmean(values) if values else None,
-                spread=statistics.pstdev(values) if values else None,
+                spread=spread(values) if values else None,
                 lowest=min(values) if values else None,
                 highest=max(values) if values else None,
             )
         )
     return result
+
+
+def spread(scores: Sequence[int]) -> float:
+    """Population standard deviation. Scores are small whole numbers, so sums of integers are exact: this is
+    statistics.pstdev's result without its exact-fraction arithmetic, which costs a summary more than its queries."""
+    n, total = len(scores), sum(scores)
+    squares = sum(score * score for score in scores)
+    return math.sqrt(max(0, n * squares - total * total)) / n
 
 
 def divergence(groups: Iterable[GroupAnswers]) -> float | None:

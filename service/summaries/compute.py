@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from service.domain.kinds import Kind
@@ -79,11 +80,16 @@ def summarise(
     start, end = _window(iteration, moment)
 
     tickets = _tickets(session, key)
-    work = _work(session, taxonomy, tickets, framework)
+    work = _work(session, taxonomy, key, tickets, framework)
     epics = sorted({t.key for t in tickets if t.is_epic} | {t.epic_key for t in tickets if t.epic_key})
-    rounds = list(session.scalars(select(CheckinRound).where(CheckinRound.iteration_key == key)))
-    round_ids = [r.id for r in rounds]
-    hypothesis_ids = {r.hypothesis_id for r in rounds}
+    rounds = list(
+        session.execute(
+            select(CheckinRound.id, CheckinRound.hypothesis_id)
+            .where(CheckinRound.iteration_key == key)
+            .order_by(CheckinRound.id)
+        )
+    )
+    hypothesis_ids = {hypothesis for _, hypothesis in rounds}
     if epics:
         hypothesis_ids |= set(session.scalars(select(Hypothesis.id).where(Hypothesis.epic_key.in_(epics))))
     hypotheses = (
@@ -91,19 +97,19 @@ def summarise(
         if hypothesis_ids
         else []
     )
-    answered = answers.answered_in(session, round_ids)
-    asked = answers.asked_in(session, round_ids)
+    answered = answers.answered_in(session, iteration=key)
+    asked = answers.asked_in(session, iteration=key)
     titles = _titles(session, {h.epic_key for h in hypotheses})
     history = _history(session, hypotheses, start)
-    readings = _readings(session, [h.id for h in hypotheses], end)
+    readings = _readings(session, [h.id for h in hypotheses], start, end)
     previous = _previous_means(session, key, sorted(hypothesis_ids))
 
     # Each hypothesis's rounds, answers and prompts, in their order, grouped once (not filtered per hypothesis).
-    rounds_of: dict[int, list[CheckinRound]] = defaultdict(list)
+    rounds_of: dict[int, list[int]] = defaultdict(list)
     answered_of: dict[int, list[answers.Answered]] = defaultdict(list)
     asked_of: dict[int, list[answers.Asked]] = defaultdict(list)
-    for item in rounds:
-        rounds_of[item.hypothesis_id].append(item)
+    for round_id, hypothesis_id in rounds:
+        rounds_of[hypothesis_id].append(round_id)
     for answer in answered:
         answered_of[answer.hypothesis_id].append(answer)
     for prompt in asked:
@@ -144,10 +150,22 @@ def summarise(
         signals=signals,
         worse_off=worse_off,
         erased_texts=sum(1 for a in answered if a.erased),
-        alerts=_alerts(session, epics, key),
+        alerts=_alerts(session, epics, key, start),
         trade_offs=[{"hypothesis": h.id, "epic": h.epic, "dimension": d} for h in shown for d in h.trade_offs],
         response=response,
-        trend=_trend(session, iteration),
+        trend=[
+            *_trend(session, iteration),
+            TrendPoint(
+                key=iteration.key,
+                name=iteration.name or iteration.key,
+                start_at=iteration.start_at,
+                tickets=work.tickets,
+                untagged_share=work.untagged_share,
+                answers=len(answered),
+                group_means={g.group: g.mean for g in groups if g.mean is not None},
+                response_rate=response.rate,
+            ),
+        ],
         notes=[],
     )
     return summary.model_copy(update={"notes": _notes(summary)})
@@ -170,25 +188,66 @@ def _window(iteration: Iteration, now: datetime) -> tuple[str, str]:
     return format_at(start), format_at(max(start, end))
 
 
-def _tickets(session: Session, key: str) -> list[Ticket]:
+# Rows are read as plain columns, not ORM objects: a summary reads hundreds of them and only looks at them.
+@dataclass(frozen=True)
+class _Ticket:
+    key: str
+    title: str
+    state: str
+    is_epic: bool
+    epic_key: str | None
+    story_points: float | None
+
+
+@dataclass(frozen=True)
+class _Label:
+    name: str
+    dimension: str | None
+    polarity: str | None
+
+
+@dataclass(frozen=True)
+class _Reading:
+    hypothesis_id: int
+    value: float
+    date: date
+    source: str | None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    seq: int
+    at: str
+    kind: str
+    subject: str
+    actor: str
+    data: Any
+
+
+def _in_iteration(key: str) -> Any:
     """Tickets in the iteration now (a ticket moved to another iteration before the end is not its work)."""
-    return list(
-        session.scalars(
-            select(Ticket)
-            .join(TicketIteration, TicketIteration.ticket_key == Ticket.key)
-            .where(TicketIteration.iteration_key == key, TicketIteration.left_at.is_(None), Ticket.state != "deleted")
-            .order_by(Ticket.key)
-        )
+    return and_(TicketIteration.iteration_key == key, TicketIteration.left_at.is_(None))
+
+
+def _tickets(session: Session, key: str) -> list[_Ticket]:
+    rows = session.execute(
+        select(Ticket.key, Ticket.title, Ticket.state, Ticket.is_epic, Ticket.epic_key, Ticket.story_points)
+        .join(TicketIteration, TicketIteration.ticket_key == Ticket.key)
+        .where(_in_iteration(key), Ticket.state != "deleted")
+        .order_by(Ticket.key)
     )
+    return [_Ticket(*row) for row in rows]
 
 
-def _work(session: Session, taxonomy: Taxonomy, tickets: Sequence[Ticket], framework: str | None) -> Work:
-    labels: dict[str, list[Label]] = defaultdict(list)
-    keys = [t.key for t in tickets]
-    for chunk in _chunks(keys):
-        for label in session.scalars(select(Label).where(Label.ticket_key.in_(chunk), Label.dimension.is_not(None))):
-            labels[label.ticket_key].append(label)
-    per_dimension: dict[str, list[Ticket]] = defaultdict(list)
+def _work(session: Session, taxonomy: Taxonomy, key: str, tickets: Sequence[_Ticket], framework: str | None) -> Work:
+    labels: dict[str, list[_Label]] = defaultdict(list)
+    for ticket_key, name, dimension, polarity in session.execute(
+        select(Label.ticket_key, Label.name, Label.dimension, Label.polarity)
+        .join(TicketIteration, TicketIteration.ticket_key == Label.ticket_key)
+        .where(_in_iteration(key), Label.dimension.is_not(None))
+    ):
+        labels[ticket_key].append(_Label(name, dimension, polarity))
+    per_dimension: dict[str, list[_Ticket]] = defaultdict(list)
     risks: list[RiskRaised] = []
     tagged = 0
     for ticket in tickets:
@@ -229,12 +288,12 @@ def _work(session: Session, taxonomy: Taxonomy, tickets: Sequence[Ticket], frame
     )
 
 
-def _points(tickets: Iterable[Ticket]) -> float | None:
+def _points(tickets: Iterable[_Ticket]) -> float | None:
     estimates = [t.story_points for t in tickets if t.story_points is not None]
     return float(sum(estimates)) if estimates else None
 
 
-def _done_points(tickets: Sequence[Ticket]) -> float | None:
+def _done_points(tickets: Sequence[_Ticket]) -> float | None:
     """Story points of the closed tickets: 0 when estimates exist but nothing estimated is done."""
     if _points(tickets) is None:
         return None
@@ -247,42 +306,72 @@ def _titles(session: Session, epics: set[str]) -> dict[str, str]:
     return {key: title for key, title in session.execute(select(Ticket.key, Ticket.title).where(Ticket.key.in_(epics)))}
 
 
-def _history(session: Session, hypotheses: Sequence[Hypothesis], start: str) -> dict[str, list[ValueLogEntry]]:
+_ENTRY_COLUMNS = (
+    ValueLogEntry.seq,
+    ValueLogEntry.at,
+    ValueLogEntry.kind,
+    ValueLogEntry.subject,
+    ValueLogEntry.actor,
+    ValueLogEntry.data,
+)
+
+
+def _history(session: Session, hypotheses: Sequence[Hypothesis], start: str) -> dict[str, list[_Entry]]:
     """Status, confidence and phase changes of the hypotheses (and their epics) since the iteration started."""
     subjects = {f"hypothesis:{h.id}" for h in hypotheses} | {h.epic_key for h in hypotheses}
-    found: dict[str, list[ValueLogEntry]] = defaultdict(list)
+    found: dict[str, list[_Entry]] = defaultdict(list)
     for chunk in _chunks(sorted(subjects)):
-        for entry in session.scalars(
-            select(ValueLogEntry)
+        for row in session.execute(
+            select(*_ENTRY_COLUMNS)
             .where(ValueLogEntry.subject.in_(chunk), ValueLogEntry.kind.in_(_CHANGE_KINDS), ValueLogEntry.at >= start)
             .order_by(ValueLogEntry.seq)
         ):
+            entry = _Entry(*row)
             found[entry.subject].append(entry)
     return found
 
 
-def _readings(session: Session, ids: Sequence[int], end: str) -> dict[int, list[Reading]]:
-    """Each hypothesis's readings up to the iteration's end, oldest first."""
-    found: dict[int, list[Reading]] = defaultdict(list)
-    last_day = date.fromisoformat(end[:10])
+def _readings(session: Session, ids: Sequence[int], start: str, end: str) -> dict[int, list[_Reading]]:
+    """Each hypothesis's latest reading before the iteration and those during it, oldest first: two queries whose
+    cost follows the iteration, however long the measure's history."""
+    found: dict[int, list[_Reading]] = defaultdict(list)
+    first_day, last_day = date.fromisoformat(start[:10]), date.fromisoformat(end[:10])
+    columns = (Reading.hypothesis_id, Reading.value, Reading.date, Reading.source)
     for chunk in _chunks(list(ids)):
-        for reading in session.scalars(
-            select(Reading)
-            .where(Reading.hypothesis_id.in_(chunk), Reading.date <= last_day)
+        latest_before = (
+            select(Reading.hypothesis_id, func.max(Reading.date).label("day"))
+            .where(Reading.hypothesis_id.in_(chunk), Reading.date < first_day)
+            .group_by(Reading.hypothesis_id)
+            .subquery()
+        )
+        before = session.execute(
+            select(*columns)
+            .join(
+                latest_before,
+                and_(latest_before.c.hypothesis_id == Reading.hypothesis_id, latest_before.c.day == Reading.date),
+            )
+            .order_by(Reading.hypothesis_id, Reading.id)
+        )
+        for row in before:
+            found[row[0]] = [_Reading(*row)]  # the last of that day wins, as when ordered by (date, id)
+        during = session.execute(
+            select(*columns)
+            .where(Reading.hypothesis_id.in_(chunk), Reading.date >= first_day, Reading.date <= last_day)
             .order_by(Reading.date, Reading.id)
-        ):
-            found[reading.hypothesis_id].append(reading)
+        )
+        for row in during:
+            found[row[0]].append(_Reading(*row))
     return found
 
 
 def _hypothesis(
     hypothesis: Hypothesis,
-    rounds: Sequence[CheckinRound],
+    rounds: Sequence[int],
     answered: Sequence[answers.Answered],
     asked: Sequence[answers.Asked],
     titles: dict[str, str],
-    history: dict[str, list[ValueLogEntry]],
-    readings: Sequence[Reading],
+    history: dict[str, list[_Entry]],
+    readings: Sequence[_Reading],
     start: str,
     end: str,
 ) -> HypothesisSummary:
@@ -309,7 +398,7 @@ def _hypothesis(
         risks=list(hypothesis.risks),
         measure=_measure(hypothesis.measure, readings, start[:10]),
         changes=changes,
-        rounds=[r.id for r in mine],
+        rounds=list(mine),
         groups=groups,
         not_asked=sorted(set(hypothesis.stakeholders) - prompted),
         not_answering=sorted(g.group for g in groups if g.asked and not g.answers),
@@ -318,9 +407,7 @@ def _hypothesis(
     )
 
 
-def _changes(
-    history: dict[str, list[ValueLogEntry]], hypothesis: Hypothesis, end: str
-) -> tuple[list[Change], list[Change]]:
+def _changes(history: dict[str, list[_Entry]], hypothesis: Hypothesis, end: str) -> tuple[list[Change], list[Change]]:
     """The shown fields' changes during the iteration, and those logged after its end (to be undone)."""
     during: list[Change] = []
     after: list[Change] = []
@@ -345,7 +432,7 @@ def _changes(
     return during, after
 
 
-def _measure(measure: dict[str, Any] | None, readings: Sequence[Reading], start_day: str) -> MeasureProgress | None:
+def _measure(measure: dict[str, Any] | None, readings: Sequence[_Reading], start_day: str) -> MeasureProgress | None:
     if not measure and not readings:
         return None
     measure = measure or {}
@@ -383,7 +470,7 @@ def _measure(measure: dict[str, Any] | None, readings: Sequence[Reading], start_
     )
 
 
-def _shape(reading: Reading) -> ReadingShape:
+def _shape(reading: _Reading) -> ReadingShape:
     return ReadingShape(value=reading.value, date=reading.date, source=reading.source)
 
 
@@ -470,15 +557,16 @@ def _signals(hypotheses: Sequence[HypothesisSummary], previous: dict[int, dict[s
     return signals
 
 
-def _alerts(session: Session, epics: Sequence[str], key: str) -> list[Alert]:
-    """Alerts the rules raised on the iteration's epics about this iteration."""
+def _alerts(session: Session, epics: Sequence[str], key: str, start: str) -> list[Alert]:
+    """Alerts the rules raised on the iteration's epics about this iteration (necessarily after it started)."""
     found = []
     for chunk in _chunks(list(epics)):
-        for entry in session.scalars(
-            select(ValueLogEntry)
-            .where(ValueLogEntry.kind == Kind.VALUE_ALERT, ValueLogEntry.subject.in_(chunk))
+        for row in session.execute(
+            select(*_ENTRY_COLUMNS)
+            .where(ValueLogEntry.kind == Kind.VALUE_ALERT, ValueLogEntry.subject.in_(chunk), ValueLogEntry.at >= start)
             .order_by(ValueLogEntry.seq)
         ):
+            entry = _Entry(*row)
             data = entry.data if isinstance(entry.data, dict) else {}
             if data.get("iteration") == key:
                 found.append(
@@ -494,7 +582,7 @@ def _alerts(session: Session, epics: Sequence[str], key: str) -> list[Alert]:
 
 
 def _trend(session: Session, iteration: Iteration) -> list[TrendPoint]:
-    """Up to TREND_LENGTH earlier iterations of the same board (or repository), oldest first, then this one."""
+    """Up to TREND_LENGTH earlier iterations of the same board (or repository), oldest first."""
     prefix = iteration.key.rsplit("/", 1)[0] + "/"
     same_board = (
         Iteration.board == iteration.board if iteration.board else Iteration.key.startswith(prefix, autoescape=True)
@@ -513,17 +601,23 @@ def _trend(session: Session, iteration: Iteration) -> list[TrendPoint]:
             .limit(TREND_LENGTH)
         )
     )
-    return _points_of(session, [*reversed(earlier), iteration])
+    return _points_of(session, list(reversed(earlier)))
 
 
 def _points_of(session: Session, iterations: Sequence[Iteration]) -> list[TrendPoint]:
     """The trend's figures for a few iterations, each an aggregate over all of them at once (a handful of queries,
-    not a handful per iteration): tickets, tagged tickets, prompts asked and answered, answers and group means."""
+    not a handful per iteration): tickets, tagged tickets, prompts asked and answered, answers and group means.
+    Counted as the summary counts its own iteration: deleted tickets and those moved out are not its work."""
+    if not iterations:
+        return []
     keys = [item.key for item in iterations]
     tickets = dict(
         session.execute(
             select(TicketIteration.iteration_key, func.count())
-            .where(TicketIteration.iteration_key.in_(keys), TicketIteration.left_at.is_(None))
+            .join(Ticket, Ticket.key == TicketIteration.ticket_key)
+            .where(
+                TicketIteration.iteration_key.in_(keys), TicketIteration.left_at.is_(None), Ticket.state != "deleted"
+            )
             .group_by(TicketIteration.iteration_key)
         ).all()  # a Result has keys(): dict() would take it for a mapping
     )
@@ -531,9 +625,11 @@ def _points_of(session: Session, iterations: Sequence[Iteration]) -> list[TrendP
         session.execute(
             select(TicketIteration.iteration_key, func.count(func.distinct(TicketIteration.ticket_key)))
             .join(Label, Label.ticket_key == TicketIteration.ticket_key)
+            .join(Ticket, Ticket.key == TicketIteration.ticket_key)
             .where(
                 TicketIteration.iteration_key.in_(keys),
                 TicketIteration.left_at.is_(None),
+                Ticket.state != "deleted",
                 Label.polarity == "value",
                 Label.dimension.is_not(None),
             )
