@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 
-from service.web import answer, display, health, pages, rounds, stakeholders
+from service.web import answer, display, health, pages, rounds, stakeholders, transparency
 
 csrf = CSRFProtect()
 # Blueprints that take no cookie-authenticated form posts: the API (bearer tokens) and tracker webhooks (signed
@@ -15,7 +15,7 @@ CSRF_EXEMPT_PREFIXES = ("api_", "webhooks")
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
-    for blueprint in (pages.bp, answer.bp, rounds.bp, stakeholders.bp):
+    for blueprint in (pages.bp, answer.bp, rounds.bp, stakeholders.bp, transparency.bp):
         app.register_blueprint(blueprint)
     app.add_template_filter(display.when, "when")
 
