@@ -99,6 +99,11 @@ def issue(session: Session, settings: Settings) -> tuple[SignedCheckpoint, bool]
             "Run `pvm log verify --checkpoint` against a checkpoint kept outside the database"
         )
     if previous is not None and head == previous.size:
+        if tree.root(session, head).hex() != previous.root or not tree.head_matches(session, head):
+            raise CheckpointRefused(
+                f"seq {head} differs from the entry the last signed checkpoint committed to; refusing to sign. "
+                "Run `pvm log verify` to see what was changed"
+            )
         return SignedCheckpoint.parse(previous.note, keys.verifier(settings)), False
     try:
         root = tree.extend(session, head)

@@ -117,12 +117,12 @@ def extend(session: Session, size: int) -> bytes:
     frontier = merkle.Frontier.resume(filled, lambda level, index: _one(session, level, index))
     prev = GENESIS_HASH
     if filled:
-        prev = session.scalar(select(ValueLogEntry.hash).where(ValueLogEntry.seq == filled)) or ""
-        if not prev or leaf_of(prev) != _one(session, 0, filled - 1):
+        if not head_matches(session, filled):
             raise TreeError(
                 f"seq {filled} differs from the entry the last signed checkpoint committed to; refusing to sign. "
                 "Run `pvm log verify` to see what was changed"
             )
+        prev = session.scalar(select(ValueLogEntry.hash).where(ValueLogEntry.seq == filled)) or ""
     expected = filled + 1
     for batch in _entries(session, filled, size):
         rows: list[dict[str, object]] = []
@@ -142,6 +142,12 @@ def extend(session: Session, size: int) -> bytes:
     if frontier.size != size:
         raise TreeError(f"seq {frontier.size + 1} is missing from the log; refusing to sign. Run `pvm log verify`")
     return frontier.root()
+
+
+def head_matches(session: Session, size: int) -> bool:
+    """Whether entry `size` is still the one whose leaf the tree stored: the link new entries chain from."""
+    current = session.scalar(select(ValueLogEntry.hash).where(ValueLogEntry.seq == size))
+    return current is not None and leaf_of(current) == _one(session, 0, size - 1)
 
 
 def _one(session: Session, level: int, index: int) -> bytes:
