@@ -13,6 +13,7 @@ from service.domain.taxonomy import TaxonomyError, load_for
 from service.reactions import check_rules
 from service.runtime import Runtime, close_db
 from service.storage.engine import make_engine, make_session_factory
+from service.valuelog.keys import development_key
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -22,6 +23,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     check_rules(settings)  # a malformed rule pack stops the start, naming the file, rule and path
     if not settings.secret_key:  # outside production (checked at start): one made once per instance folder
         settings = settings.with_overrides(secret_key=_development_secret(settings.instance_dir))
+    if not settings.log_signing_key:  # likewise the key that signs the value log's checkpoints
+        settings = settings.with_overrides(log_signing_key=development_key(settings.instance_dir))
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_bytes

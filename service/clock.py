@@ -14,7 +14,8 @@ from service.hypotheses.pull import pull_readings
 from service.jobs import run_once
 from service.reactions import run_scheduled
 from service.runtime import Runtime
-from service.valuelog import checkpoint
+from service.valuelog import append_only, checkpoint
+from service.valuelog.publish import publish
 
 log = logging.getLogger(__name__)
 
@@ -24,20 +25,24 @@ MISFIRE_GRACE_SECONDS = 15 * 60
 
 
 def write_checkpoint(runtime: Runtime) -> None:
-    """Keep the log's head outside the database, so a rewritten chain is caught by `pvm log verify --checkpoint`."""
+    """Sign the log's head and send the checkpoint out of the database (publish.py), so history up to it cannot
+    be rewritten unnoticed; `pvm log verify --checkpoint` checks the log against any copy."""
     with runtime.transaction() as session:
-        point = checkpoint.take(session)
-    if point is None:
-        return
-    folder = runtime.settings.instance_dir / "checkpoints"
-    folder.mkdir(exist_ok=True)
-    target = folder / f"value-log-{point.taken_at[:10]}.json"
-    target.write_text(point.to_json() + "\n")
-    log.info("clock: checkpoint seq %s written to %s", point.seq, target)
+        issued = checkpoint.issue(session, runtime.settings)
+        if issued is None:
+            return
+        point, _new = issued
+        sent = publish(runtime, session, point)
+    log.info("clock: checkpoint of size %s signed and sent to %s", point.size, ", ".join(sent))
 
 
 def daily_checkpoint(runtime: Runtime) -> None:
-    run_once(runtime, f"checkpoint:{datetime.now(UTC):%Y-%m-%d}", write_checkpoint)
+    """Once a day (key `checkpoint:<date>`); a refusal (the log no longer extends the last checkpoint) is logged
+    loudly and the key forgotten, so the next day tries again."""
+    try:
+        run_once(runtime, f"checkpoint:{datetime.now(UTC):%Y-%m-%d}", write_checkpoint)
+    except checkpoint.CheckpointRefused as exc:
+        log.error("clock: no checkpoint signed today: %s", exc)
 
 
 def scheduled_rules(runtime: Runtime) -> None:
@@ -102,6 +107,7 @@ class ClockLock:
 
 def run_clock(runtime: Runtime, stop: threading.Event) -> int:
     """Blocks until `stop` is set; returns a process exit code."""
+    append_only.warn_at_start(runtime.engine, "clock")
     lock = ClockLock(runtime)
     if not lock.acquire():
         log.error("clock: another clock holds the lock; run exactly one `pvm clock` per database")

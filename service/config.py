@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from collections.abc import Mapping
@@ -9,6 +11,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 ENVIRONMENTS = ("development", "production", "test")
 OUTBOUND_MODES = ("send", "record")
@@ -60,10 +65,19 @@ class Settings:
     outbound: str = "send"
     tracker_timeout: float = 20.0  # seconds to wait for a tracker's answer (read timeout of every outbound call)
     max_webhook_bytes: int = 25 * 1024 * 1024
+    # Signs the value log's checkpoints: an Ed25519 private key, PEM or base64 of its 32 raw bytes. Outside
+    # production one is made once in the instance folder when none is given (service/valuelog/keys.py).
+    log_signing_key: str | None = field(default=None, repr=False)
+    log_origin: str = ""  # the first line of every checkpoint, naming this log; default from base_url
+    checkpoint_file: Path | None = None  # each new signed checkpoint is also written here (outside the database)
+    checkpoint_webhook_url: str | None = None  # ... and posted here
+    checkpoint_issue: str | None = None  # ... and commented on this tracker issue, e.g. github:city/audit#1
 
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.instance_dir / 'pvm.sqlite3'}")
+        if not self.log_origin:
+            object.__setattr__(self, "log_origin", default_log_origin(self.base_url))
 
     @property
     def is_sqlite(self) -> bool:
@@ -137,6 +151,34 @@ class Settings:
         if allow_unsigned not in ("", "0", "1", "true", "false", "yes", "no"):
             raise ConfigError("PVM_ALLOW_UNSIGNED_WEBHOOKS must be 1/true/yes or 0/false/no.")
 
+        signing_key = get("PVM_LOG_SIGNING_KEY")
+        if signing_key:
+            try:
+                parse_signing_key(signing_key)
+            except ValueError as exc:  # the key itself is never shown
+                raise ConfigError(f"PVM_LOG_SIGNING_KEY {exc}") from None
+        log_origin = get("PVM_LOG_ORIGIN") or ""
+        if log_origin and any(ch.isspace() or ch == "+" for ch in log_origin):
+            raise ConfigError(
+                "PVM_LOG_ORIGIN must name the log without spaces or '+', e.g. values.city.example/log, "
+                f"got {log_origin!r}."
+            )
+        checkpoint_file = get("PVM_CHECKPOINT_FILE")
+        if checkpoint_file and not Path(checkpoint_file).expanduser().resolve().parent.is_dir():
+            raise ConfigError(
+                f"PVM_CHECKPOINT_FILE={checkpoint_file!r} is in a folder that does not exist; create the folder first."
+            )
+        checkpoint_webhook = get("PVM_CHECKPOINT_WEBHOOK_URL")
+        if checkpoint_webhook and urlsplit(checkpoint_webhook).scheme not in ("http", "https"):
+            raise ConfigError(f"PVM_CHECKPOINT_WEBHOOK_URL must be an http(s) URL, got {checkpoint_webhook!r}.")
+        checkpoint_issue = get("PVM_CHECKPOINT_ISSUE")
+        tracker, _, issue_key = (checkpoint_issue or "").partition(":")
+        if checkpoint_issue and (tracker not in ("github", "jira", "gitlab") or not issue_key):
+            raise ConfigError(
+                "PVM_CHECKPOINT_ISSUE must be a tracker issue key such as github:city/audit#1 or jira:OPS-7, "
+                f"got {checkpoint_issue!r}."
+            )
+
         settings = cls(
             instance_dir=instance_dir,
             database_url=database_url,
@@ -168,6 +210,11 @@ class Settings:
             rules_dir=Path(rules_dir).resolve() if rules_dir else None,
             outbound=outbound,
             tracker_timeout=tracker_timeout,
+            log_signing_key=signing_key,
+            log_origin=log_origin,
+            checkpoint_file=Path(checkpoint_file).expanduser().resolve() if checkpoint_file else None,
+            checkpoint_webhook_url=checkpoint_webhook,
+            checkpoint_issue=checkpoint_issue,
         )
         settings.check_production()
         return settings
@@ -185,6 +232,39 @@ class Settings:
                 raise ConfigError(f"{name} is required when PVM_ENV=production; set it to a long random value.")
         if self.allow_unsigned_webhooks:
             raise ConfigError("PVM_ALLOW_UNSIGNED_WEBHOOKS cannot be on when PVM_ENV=production; unset it.")
+        if not self.log_signing_key:
+            raise ConfigError(
+                "PVM_LOG_SIGNING_KEY is required when PVM_ENV=production: it signs the value log's checkpoints. "
+                "Make one with `openssl genpkey -algorithm ed25519`, keep it secret, and publish its public key "
+                "(`pvm log key`)."
+            )
+
+
+def default_log_origin(base_url: str) -> str:
+    """The log's name when PVM_LOG_ORIGIN is not set: the service's host and path, e.g. `values.city.example/log`."""
+    parts = urlsplit(base_url)
+    return f"{parts.netloc}{parts.path.rstrip('/')}/value-log"
+
+
+def parse_signing_key(value: str) -> Ed25519PrivateKey:
+    """PEM (PKCS#8, as `openssl genpkey -algorithm ed25519` writes) or base64 of the 32-byte seed; ValueError saying
+    what is wrong, never echoing the key."""
+    text = value.strip().replace("\\n", "\n")  # a PEM squeezed onto one line of an environment file
+    if text.startswith("-----BEGIN"):
+        try:
+            key = load_pem_private_key(text.encode(), password=None)
+        except (ValueError, TypeError):
+            raise ValueError("is not a readable unencrypted PEM private key") from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("is a PEM key of another type; it must be Ed25519 (openssl genpkey -algorithm ed25519)")
+        return key
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise ValueError("is neither a PEM key nor base64; give a PEM Ed25519 key or base64 of its 32 bytes") from None
+    if len(raw) != 32:
+        raise ValueError(f"decodes to {len(raw)} bytes; an Ed25519 private key in base64 is 32 bytes")
+    return Ed25519PrivateKey.from_private_bytes(raw)
 
 
 def _seconds(value: str | None, name: str, default: float) -> float:

@@ -8,6 +8,7 @@ from service import logs
 from service.app import create_app
 from service.config import ConfigError
 from service.runtime import runtime
+from service.valuelog import append_only
 
 logs.configure()
 try:
@@ -16,3 +17,4 @@ try:
 except ConfigError as exc:
     print(f"pvm: {exc}", file=sys.stderr)
     sys.exit(2)
+append_only.warn_at_start(runtime(app).engine, "web")

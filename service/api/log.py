@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, request
@@ -9,10 +10,12 @@ from sqlalchemy import select
 
 from service.access import Permission
 from service.api.auth import requires
+from service.api.errors import ApiError
 from service.api.pagination import page
-from service.runtime import db
+from service.runtime import db, runtime
 from service.storage.models import ValueLogEntry
 from service.valuelog import LogRecord, verify_database
+from service.valuelog.proofs import ProofUnavailable, consistency_proof, inclusion_proof
 
 bp = Blueprint("api_log", __name__)
 
@@ -40,3 +43,38 @@ def list_log() -> dict[str, Any]:
 def verify_log() -> dict[str, Any]:
     """Verify the whole chain as stored; `ok` false names the first bad seq and why."""
     return verify_database(db()).as_dict()
+
+
+def size_arg(name: str) -> int | None:
+    """A tree size from the query string (`?size=`, `?old=`, `?new=`), or None when not given."""
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit() or len(raw) > 16 or int(raw) < 1:
+        raise ApiError(400, f"{name} must be a number of entries from 1 up, e.g. a checkpoint's size; got {raw[:30]!r}")
+    return int(raw)
+
+
+def proof_answer(make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return make()
+    except ProofUnavailable as exc:
+        raise ApiError(exc.status, str(exc)) from None
+
+
+@bp.get("/log/<id:seq>/proof")
+@requires(Permission.READ)
+def log_proof(seq: int) -> dict[str, Any]:
+    """Inclusion proof of one entry in the tree of `?size=` entries (default: the newest signed checkpoint)."""
+    size = size_arg("size")
+    return proof_answer(lambda: inclusion_proof(db(), runtime().settings, seq, size))
+
+
+@bp.get("/log/consistency")
+@requires(Permission.READ)
+def log_consistency() -> dict[str, Any]:
+    """Proof that the tree of `?new=` entries (default: the newest checkpoint) extends the tree of `?old=`."""
+    old, new = size_arg("old"), size_arg("new")
+    if old is None:
+        raise ApiError(400, "give ?old=<size>, the size of the older checkpoint you hold")
+    return proof_answer(lambda: consistency_proof(db(), runtime().settings, old, new))

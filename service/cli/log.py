@@ -1,20 +1,39 @@
-"""`pvm log verify|export|checkpoint`."""
+"""`pvm log verify|export|checkpoint|prove|consistency|key`."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 
 from service.cli.context import fail, load_runtime, require_schema
+from service.runtime import Runtime
 from service.valuelog import checkpoint as checkpoints
+from service.valuelog import keys
+from service.valuelog.audit import audit, audit_database
 from service.valuelog.export import FORMATS, export_lines
-from service.valuelog.verify import file_records, verify_database, verify_records
+from service.valuelog.note import NoteError, Verifier
+from service.valuelog.proofs import ProofUnavailable, consistency_proof, inclusion_proof
+from service.valuelog.publish import publish
+from service.valuelog.verify import file_records
 
 
 def _progress(count: int) -> None:
     click.echo(f"... {count} entries verified", err=True)
+
+
+def _verifier(rt: Runtime, key: str | None) -> Verifier:
+    """The key to check checkpoints with: --key (a verifier key, or a file holding one) or this service's own."""
+    if key is None:
+        return keys.verifier(rt.settings)
+    path = Path(key)
+    text = path.read_text(encoding="utf-8") if path.is_file() else key
+    try:
+        return Verifier.parse(text)
+    except NoteError as exc:
+        fail(f"--key: {exc}", 2)
 
 
 def register(cli: click.Group) -> None:
@@ -31,35 +50,52 @@ def register(cli: click.Group) -> None:
     )
     @click.option(
         "--checkpoint",
+        "points",
+        multiple=True,
         type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="Also check that the entry recorded by `pvm log checkpoint` is unchanged.",
+        help="A signed checkpoint kept outside the database; give two (older, newer) to check the log only grew.",
     )
-    def verify(file_: Path | None, checkpoint: Path | None) -> None:
-        """Check every hash and link; print `OK <n> entries, head <hash>` or the first bad seq."""
-        point = None
-        if checkpoint is not None:
-            try:
-                point = checkpoints.Checkpoint.load(checkpoint)
-            except ValueError as exc:
-                fail(str(exc), 2)
+    @click.option("--key", help="The log's verifier key (or a file holding it); default: this service's own key.")
+    def verify(file_: Path | None, points: tuple[Path, ...], key: str | None) -> None:
+        """Check every hash and link, each checkpoint's root and signature, and the append-only triggers.
+
+        Prints `OK <n> entries, head <hash>` or `BAD seq <n>: <why>` first, then what was checked."""
+        rt = load_runtime(check_database=file_ is None)
+        legacy = [(path, checkpoints.LegacyCheckpoint.load(path)) for path in points]
+        verifier = _verifier(rt, key) if any(point is None for _, point in legacy) else None
+        signed = []
+        for path, point in legacy:
+            if point is None:
+                assert verifier is not None
+                try:
+                    signed.append(checkpoints.SignedCheckpoint.load(path, verifier))
+                except NoteError as exc:
+                    fail(f"--checkpoint {exc}", 2)
+        old_style = [point for _, point in legacy if point is not None]
         if file_ is not None:
             with file_.open(encoding="utf-8") as handle:
                 try:
-                    result = verify_records(file_records(handle), _progress)
+                    report = audit(file_records(handle), signed, progress=_progress)
                 except ValueError as exc:
                     fail(f"{file_}: {exc}", 2)
-            problem = _check_point_in_file(file_, point) if point and result.ok else None
+            problems = [_check_legacy_in_file(file_, point) for point in old_style]
         else:
-            rt = load_runtime()
             require_schema(rt)
             with rt.transaction() as session:
-                result = verify_database(session, _progress)
-                problem = checkpoints.check(session, point) if point and result.ok else None
-        if problem:
-            click.echo(f"BAD checkpoint: {problem}")
-            sys.exit(1)
-        click.echo(result.line())
-        sys.exit(0 if result.ok else 1)
+                if not signed:  # the newest checkpoint the service itself signed, to say what is not covered yet
+                    try:
+                        stored = checkpoints.latest_signed(session, rt.settings)
+                    except NoteError as exc:
+                        fail(f"the newest checkpoint stored in the database does not verify: {exc}", 1)
+                    signed = [stored] if stored else []
+                report = audit_database(session, signed, _progress)
+                problems = [checkpoints.check_legacy(session, point) for point in old_style]
+        for problem in problems:
+            if problem:
+                report.bad.append(f"BAD checkpoint: {problem}")
+        for line in report.lines():
+            click.echo(line)
+        sys.exit(0 if report.ok else 1)
 
     @log_group.command("export")
     @click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
@@ -73,20 +109,63 @@ def register(cli: click.Group) -> None:
                 sys.stdout.write(chunk)
 
     @log_group.command("checkpoint")
-    def checkpoint() -> None:
-        """Print the current head as JSON; keep it somewhere the database's admins cannot write."""
+    @click.option("--publish/--no-publish", "send", default=False, help="Also publish it as the clock does.")
+    def checkpoint(send: bool) -> None:
+        """Sign the current head (size and Merkle root) and print it as a C2SP signed note; keep it outside the
+        database, where its admins cannot write."""
+        rt = load_runtime()
+        require_schema(rt)
+        try:
+            with rt.transaction() as session:
+                issued = checkpoints.issue(session, rt.settings)
+                if issued and send:
+                    publish(rt, session, issued[0])
+        except checkpoints.CheckpointRefused as exc:
+            fail(str(exc))
+        if issued is None:
+            fail("the value log is empty; nothing to checkpoint yet")
+        point, new = issued
+        if not new:
+            click.echo(f"the head (size {point.size}) was signed already; the same checkpoint:", err=True)
+        sys.stdout.write(point.note)
+
+    @log_group.command("prove")
+    @click.argument("seq", type=click.IntRange(min=1))
+    @click.option("--size", type=click.IntRange(min=1), help="Tree size; default: the newest signed checkpoint.")
+    def prove(seq: int, size: int | None) -> None:
+        """Print the inclusion proof of entry SEQ (RFC 9162 audit path) as JSON."""
         rt = load_runtime()
         require_schema(rt)
         with rt.transaction() as session:
-            point = checkpoints.take(session)
-        if point is None:
-            fail("the value log is empty; nothing to checkpoint yet")
-        click.echo(point.to_json())
+            try:
+                proof = inclusion_proof(session, rt.settings, seq, size)
+            except ProofUnavailable as exc:
+                fail(str(exc))
+        click.echo(json.dumps(proof, indent=2))
+
+    @log_group.command("consistency")
+    @click.argument("old", type=click.IntRange(min=1))
+    @click.argument("new", type=click.IntRange(min=1), required=False)
+    def consistency(old: int, new: int | None) -> None:
+        """Print the proof that the log of NEW entries (default: the newest checkpoint) extends the one of OLD."""
+        rt = load_runtime()
+        require_schema(rt)
+        with rt.transaction() as session:
+            try:
+                proof = consistency_proof(session, rt.settings, old, new)
+            except ProofUnavailable as exc:
+                fail(str(exc))
+        click.echo(json.dumps(proof, indent=2))
+
+    @log_group.command("key")
+    def key() -> None:
+        """Print the verifier key of the checkpoints' signatures, to publish (it is public)."""
+        rt = load_runtime(check_database=False)
+        click.echo(f"signed with {keys.source(rt.settings)}", err=True)
+        click.echo(keys.verifier(rt.settings).vkey())
 
 
-def _check_point_in_file(path: Path, point: checkpoints.Checkpoint) -> str | None:
-    import json
-
+def _check_legacy_in_file(path: Path, point: checkpoints.LegacyCheckpoint) -> str | None:
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             if line.strip():

@@ -14,6 +14,7 @@ from service.cli.context import fail, load_app, load_runtime, require_schema
 from service.clock import run_clock
 from service.runtime import Runtime, runtime
 from service.storage import migrate
+from service.valuelog import append_only, keys
 from service.worker import Worker
 
 
@@ -36,6 +37,7 @@ def _announce(rt: Runtime, url: str) -> None:
             f"  {name} webhooks: {url}/webhooks/{name}  (secret from {integration.secret_variable}, {state})", err=True
         )
     click.echo(f"  database: {settings.database_url if settings.is_sqlite else 'PostgreSQL (DATABASE_URL)'}", err=True)
+    click.echo(f"  value log checkpoints signed as {settings.log_origin} with {keys.source(settings)}", err=True)
     click.echo("Press Ctrl-C to stop.", err=True)
 
 
@@ -53,6 +55,7 @@ def register(cli: click.Group) -> None:
                 click.echo(f"database schema upgraded to {after}", err=True)
         else:
             require_schema(rt)
+            append_only.warn_at_start(rt.engine, "serve")
         try:
             server = make_server(host, port, app, threaded=True)
         except OSError as exc:
@@ -79,6 +82,7 @@ def register(cli: click.Group) -> None:
         """Process stored deliveries and send outbox actions until stopped."""
         rt = load_runtime()
         require_schema(rt)
+        append_only.warn_at_start(rt.engine, "worker")
         stop = threading.Event()
         _stop_on_signals(stop)
         Worker(rt, stop_event=stop).run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+log = logging.getLogger(__name__)
 
 
 def alembic_config() -> Config:
@@ -32,12 +34,23 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Bring the schema to head; returns (before, after). Running it twice changes nothing."""
+    """Bring the schema to head and put back any append-only trigger of the value log that was dropped or
+    disabled since (a migration that ran once would not); returns (before, after). Running it twice changes
+    nothing."""
+    from service.valuelog import append_only  # the guards belong to the log; they are restored with the schema
+
     before = current_revision(engine)
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+        restored = append_only.restore(conn)
+    if restored:
+        log.warning(
+            "restored the value log's append-only triggers (%s); run `pvm log verify --checkpoint` against a "
+            "checkpoint kept outside the database to see whether entries were changed while they were gone",
+            ", ".join(map(str, restored)),
+        )
     return before, head_revision()
 
 

@@ -469,3 +469,30 @@ class ValueLogEntry(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     canonical: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ValueLogNode(Base):
+    """A perfect subtree of the RFC 9162 Merkle tree over the value log: (level, index) covers the 2**level entries
+    from seq index * 2**level + 1 on; level 0 holds each entry's leaf hash. Filled when a checkpoint is signed, so a
+    root or a proof reads O(log n) rows; append-only like the log (the same triggers)."""
+
+    __tablename__ = "value_log_tree"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ValueLogCheckpoint(Base):
+    """A signed checkpoint (C2SP signed note: origin, size, root) as it was issued; append-only."""
+
+    __tablename__ = "value_log_checkpoints"
+
+    size: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    root: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

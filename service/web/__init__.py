@@ -6,7 +6,7 @@ from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 
 from service.summaries import formats
-from service.web import answer, charts, dashboard, display, health, pages, rounds, stakeholders
+from service.web import answer, charts, dashboard, display, health, pages, rounds, stakeholders, transparency
 
 csrf = CSRFProtect()
 # Blueprints that take no cookie-authenticated form posts: the API (bearer tokens) and tracker webhooks (signed
@@ -16,7 +16,7 @@ CSRF_EXEMPT_PREFIXES = ("api_", "webhooks")
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
-    for blueprint in (pages.bp, answer.bp, rounds.bp, stakeholders.bp, dashboard.bp, charts.bp):
+    for blueprint in (pages.bp, answer.bp, rounds.bp, stakeholders.bp, dashboard.bp, charts.bp, transparency.bp):
         app.register_blueprint(blueprint)
     app.add_template_filter(display.when, "when")
     for name, shown in (("num", formats.number), ("pct", formats.percent), ("score", formats.score)):

@@ -9,7 +9,7 @@ from typing import Any, cast
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.wrappers import Response
 from wtforms import RadioField, SelectField, StringField, TextAreaField
@@ -24,7 +24,16 @@ from service.domain.taxonomy import Taxonomy
 from service.hypotheses.schema import Problem
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db, runtime
-from service.storage.models import CheckinPrompt, CheckinRound, Hypothesis, Iteration, Stakeholder, Ticket
+from service.storage.models import (
+    CheckinAnswer,
+    CheckinPrompt,
+    CheckinRound,
+    Hypothesis,
+    Iteration,
+    Stakeholder,
+    Ticket,
+)
+from service.valuelog import receipts
 from service.web import display
 from service.web.pages import shows_error_pages
 
@@ -236,8 +245,26 @@ def thanks(token: str) -> Response:
         return redirect(url_for("answer.answer_link", token=token))  # not answered yet: the form, not a false thank-you
     if opened.problem != "used":
         return _problem_page(opened, taxonomy)
-    page = render_template("answer_thanks.html", c=_context(opened.prompt, opened.round, taxonomy))
+    assert opened.prompt is not None
+    receipt = _receipt(opened.prompt)
+    # The configured address, not the request's: the receipt is kept, printed, and read long after this visit.
+    proof_url = f"{runtime().settings.base_url}{url_for('transparency.proof', seq=receipt.seq)}" if receipt else None
+    page = render_template(
+        "answer_thanks.html", c=_context(opened.prompt, opened.round, taxonomy), receipt=receipt, proof_url=proof_url
+    )
     return display.private(Response(page, 200, mimetype="text/html"))
+
+
+def _receipt(prompt: CheckinPrompt) -> receipts.Receipt | None:
+    """The log entry of the answer this link gave (a link answers once), for the person to keep."""
+    answer = (
+        db()
+        .scalars(
+            select(CheckinAnswer).where(CheckinAnswer.prompt_id == prompt.id).order_by(CheckinAnswer.id.desc()).limit(1)
+        )
+        .first()
+    )
+    return receipts.for_answer(db(), answer.round_id, answer.id) if answer else None
 
 
 @bp.errorhandler(CSRFError)

@@ -1,4 +1,4 @@
-"""`/healthz`: database reachable and schema at head, or 503 saying which is not."""
+"""`/healthz`: database reachable, schema at head and the value log append-only, or 503 saying which is not."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import Blueprint
 
 from service.runtime import runtime
 from service.storage import migrate
+from service.valuelog import append_only
 
 bp = Blueprint("health", __name__)
 
@@ -26,4 +27,15 @@ def healthz() -> tuple[dict[str, Any], int]:
             "schema": current,
             "error": f"schema is at {current or 'nothing'}, head is {head}: run `pvm db upgrade`",
         }, 503
-    return {"status": "ok", "database": "ok", "schema": current}, 200
+    missing = append_only.check(rt.engine)
+    if missing:
+        # Not fatal to requests, but not healthy either: history can be rewritten unnoticed until it is fixed.
+        return {
+            "status": "degraded",
+            "database": "ok",
+            "schema": current,
+            "log": "unguarded",
+            "triggers": [str(problem) for problem in missing],
+            "error": append_only.describe(missing),
+        }, 503
+    return {"status": "ok", "database": "ok", "schema": current, "log": "append-only"}, 200

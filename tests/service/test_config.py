@@ -1,3 +1,4 @@
+import base64
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,22 @@ def test_defaults_need_no_configuration(tmp_path: Path) -> None:
         ({"PVM_ENV": "production", "PVM_GITHUB_WEBHOOK_SECRET": "x", "PVM_JIRA_WEBHOOK_SECRET": "y"}, "PVM_SECRET_KEY"),
         ({"PVM_ENV": "production", "PVM_SECRET_KEY": "k", "PVM_JIRA_WEBHOOK_SECRET": "y"}, "PVM_GITHUB_WEBHOOK_SECRET"),
         ({"PVM_ENV": "production", "PVM_SECRET_KEY": "k", "PVM_GITHUB_WEBHOOK_SECRET": "x"}, "PVM_JIRA_WEBHOOK_SECRET"),
+        (
+            {
+                "PVM_ENV": "production",
+                "PVM_SECRET_KEY": "k",
+                "PVM_GITHUB_WEBHOOK_SECRET": "x",
+                "PVM_JIRA_WEBHOOK_SECRET": "y",
+            },
+            "PVM_LOG_SIGNING_KEY",
+        ),
+        ({"PVM_LOG_SIGNING_KEY": "c2hvcnQ="}, "PVM_LOG_SIGNING_KEY"),
+        ({"PVM_LOG_SIGNING_KEY": "not base64 at all!"}, "PVM_LOG_SIGNING_KEY"),
+        ({"PVM_LOG_SIGNING_KEY": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}, "PVM_LOG_SIGNING"),
+        ({"PVM_LOG_ORIGIN": "values city"}, "PVM_LOG_ORIGIN"),
+        ({"PVM_CHECKPOINT_ISSUE": "city/audit#1"}, "PVM_CHECKPOINT_ISSUE"),
+        ({"PVM_CHECKPOINT_WEBHOOK_URL": "ftp://x.example/"}, "PVM_CHECKPOINT_WEBHOOK_URL"),
+        ({"PVM_CHECKPOINT_FILE": "/nonexistent/folder/head.note"}, "PVM_CHECKPOINT_FILE"),
     ],
 )
 def test_bad_values_name_the_variable(environ: dict[str, str], named: str) -> None:
@@ -44,6 +61,7 @@ def test_production_with_every_secret_starts() -> None:
             "PVM_SECRET_KEY": "k",
             "PVM_GITHUB_WEBHOOK_SECRET": "x",
             "PVM_JIRA_WEBHOOK_SECRET": "y",
+            "PVM_LOG_SIGNING_KEY": "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=",
         }
     )
     assert settings.is_production
@@ -59,3 +77,23 @@ def test_report_issues_one_per_tracker() -> None:
     settings = Settings.from_env({"PVM_REPORT_ISSUES": "github:city-council/permits#1, jira:PERM-7"})
     assert settings.report_issues == ("github:city-council/permits#1", "jira:PERM-7")
     assert Settings.from_env({}).jira_story_points_field == "customfield_10016"
+
+
+def test_signing_key_is_read_as_pem_or_base64_and_never_echoed(tmp_path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    from service.config import parse_signing_key
+
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    for given in (pem, pem.replace("\n", "\\n"), base64.b64encode(raw).decode()):
+        settings = Settings.from_env({"PVM_LOG_SIGNING_KEY": given, "PVM_BASE_URL": "https://values.city.example"})
+        assert parse_signing_key(settings.log_signing_key or "").private_bytes_raw() == raw
+        assert settings.log_origin == "values.city.example/value-log"
+        assert given not in repr(settings)
+    wrong = base64.b64encode(raw[:31]).decode()
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"PVM_LOG_SIGNING_KEY": wrong})
+    assert wrong not in str(raised.value) and "32 bytes" in str(raised.value)

@@ -71,6 +71,12 @@ def test_answering_through_the_form_records_the_answer_and_uses_the_link(
     page.wait_for_url("**/thanks")
     assert page.locator("h1").inner_text() == "Thank you: your answer is recorded"
     screenshot(page, tmp_path, "answer-thanks")
+    # The receipt: the entry's number and fingerprint, and the proof link, readable and wrapped on the page.
+    receipt = page.get_by_role("region", name="Your receipt")
+    assert receipt.is_visible()
+    assert receipt.locator("#receipt-seq").inner_text().isdigit()
+    assert len(receipt.locator("#receipt-hash").inner_text()) == 64
+    assert receipt.get_by_role("link").get_attribute("href").startswith("http://pvm.test/log/proof/")
 
     answer, prompt = answer_of(app, asked.prompt_ids[0])
     assert answer is not None

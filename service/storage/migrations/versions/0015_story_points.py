@@ -1,7 +1,7 @@
 """Story points on tickets, where the tracker has them (Jira's estimate field), for the sprint value summary
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02 16:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
