@@ -20,6 +20,7 @@ ALLOWED = (
     "service/api/log.py",  # GET /api/v1/log: shows it
     "service/web/pages.py",  # an epic's page shows its entries
     "service/summaries/",  # the sprint summary shows the changes, alerts and their reasons the log records
+    "service/web/mustdo.py",  # the dashboard's must-do list shows the alerts the rules raised
 )
 TABLE = re.compile(r"\bvalue_log\b")
 
