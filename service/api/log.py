@@ -10,6 +10,7 @@ from sqlalchemy import select
 from service.access import Permission
 from service.api.auth import requires
 from service.api.pagination import page
+from service.api.visible import scope, where
 from service.runtime import db
 from service.storage.models import ValueLogEntry
 from service.valuelog import LogRecord, verify_database
@@ -25,7 +26,7 @@ def serialise(row: ValueLogEntry) -> dict[str, Any]:
 @requires(Permission.READ)
 def list_log() -> dict[str, Any]:
     """Value-log entries, oldest first; filter by kind, subject or actor; the cursor is the seq."""
-    query = select(ValueLogEntry)
+    query = where(select(ValueLogEntry), scope().log())
     for name in ("kind", "subject", "actor"):
         value = request.args.get(name)
         if value:
@@ -38,5 +39,7 @@ def list_log() -> dict[str, Any]:
 @bp.get("/log/verify")
 @requires(Permission.READ)
 def verify_log() -> dict[str, Any]:
-    """Verify the whole chain as stored; `ok` false names the first bad seq and why."""
+    """Verify the whole chain as stored; `ok` false names the first bad seq and why.
+
+    The same for every scope: the chain can only be checked whole, and the answer names no subject."""
     return verify_database(db()).as_dict()
