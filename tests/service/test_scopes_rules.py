@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -11,7 +12,17 @@ from sqlalchemy import select, update
 from service import tokens
 from service.runtime import runtime
 from service.scopes import Scope, ScopeInvalid, check_entry, project_of
-from service.storage.models import ApiToken, Epic, Stakeholder
+from service.storage.models import (
+    ApiToken,
+    CheckinRound,
+    Delivery,
+    Epic,
+    Hypothesis,
+    Iteration,
+    OutboxItem,
+    Stakeholder,
+    ValueLogEntry,
+)
 from tests.conftest import auth, token_for
 from tests.service import scenario
 
@@ -97,3 +108,40 @@ def test_expiry_forms() -> None:
     for bad, says in (("0d", "in the past"), ("2027-03-31T18:00:00", "not understood"), ("3 months", "90d")):
         with pytest.raises(tokens.TokenError, match=says):
             tokens.parse_expiry(bad, now)
+
+
+def test_each_filter_on_each_engine(any_app: Flask) -> None:
+    """The filters use LIKE on JSON text and string concatenation: both engines must read them the same way."""
+    from tests.service.api.test_scopes import GH, JIRA, _project
+
+    with runtime(any_app).transaction() as session:
+        gh = _project(session, GH, "github:acme/portal#1", "github:acme/portal#2", "github:acme/portal/milestone/3", 1)
+        jira = _project(session, JIRA, "jira:PRM-1", "jira:PRM-2", "jira:sprint/37", 2)
+        for project, other in ((gh, jira), (jira, gh)):
+            scope = Scope.of([project.project])
+
+            def ids(column: Any, condition: Any) -> set[Any]:
+                return set(session.scalars(select(column).where(condition)))
+
+            assert ids(Epic.key, scope.epics()) == {project.epic}
+            assert ids(Iteration.key, scope.iterations()) == {project.iteration}
+            assert ids(Hypothesis.id, scope.hypotheses()) == {project.hypothesis}
+            assert ids(CheckinRound.id, scope.rounds()) == {project.round}
+            assert ids(Stakeholder.id, scope.stakeholders()) == {project.stakeholder}
+            assert ids(Delivery.id, scope.deliveries()) == {project.delivery}
+            prompt = session.scalar(select(OutboxItem.id).where(OutboxItem.target == f"prompt:{project.prompt}"))
+            assert ids(OutboxItem.id, scope.outbox()) == {project.outbox, prompt}
+            subjects = ids(ValueLogEntry.subject, scope.log())
+            mine = {
+                project.child,
+                project.epic,
+                project.iteration,
+                f"hypothesis:{project.hypothesis}",
+                f"checkin-round:{project.round}",
+                f"stakeholder:{project.stakeholder}",
+                f"outbox:{project.outbox}",
+                f"delivery:{project.delivery}",
+            }
+            assert mine <= subjects
+            assert not subjects & {other.epic, other.iteration, f"hypothesis:{other.hypothesis}"}
+            assert not any(subject.startswith("token:") for subject in subjects)
