@@ -104,10 +104,14 @@ def add_stakeholder() -> tuple[dict[str, Any], int]:
 def get_stakeholder(stakeholder_id: int) -> dict[str, Any]:
     """One stakeholder, with the hypotheses they are assigned to."""
     person = _person(stakeholder_id)
+    # A stakeholder without scope is visible to every token, but only the hypotheses in the token's scope are named.
     assigned = db().scalars(
-        select(HypothesisStakeholder.hypothesis_id)
-        .where(HypothesisStakeholder.stakeholder_id == person.id)
-        .order_by(HypothesisStakeholder.hypothesis_id)
+        where(
+            select(HypothesisStakeholder.hypothesis_id)
+            .join(Hypothesis, Hypothesis.id == HypothesisStakeholder.hypothesis_id)
+            .where(HypothesisStakeholder.stakeholder_id == person.id),
+            scope().hypotheses(),
+        ).order_by(HypothesisStakeholder.hypothesis_id)
     )
     return {**_serialise(person), "hypotheses": list(assigned)}
 

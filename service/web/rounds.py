@@ -191,10 +191,10 @@ def round_page(round_id: int) -> Response:
 @needs(Permission.WRITE_CHECKINS)
 def qr(round_id: int, prompt_id: int) -> Response:
     settings = runtime().settings
-    _round(round_id)
     prompt = db().get(CheckinPrompt, prompt_id)
     if prompt is None or prompt.round_id != round_id:
         abort(404, f"round {round_id} has no prompt {prompt_id}; the round's page lists its prompts")
+    _round(round_id)  # outside the token's scope: the same 404 as for a round that does not exist
     if prompt.channel != "link":
         abort(404, f"prompt {prompt_id} goes by {prompt.channel}, not by a handed-over link: it has no QR code")
     person = db().get(Stakeholder, prompt.stakeholder_id) if prompt.stakeholder_id is not None else None

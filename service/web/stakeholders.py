@@ -175,6 +175,7 @@ def new() -> Response:
             general = form.show(exc.problems, from_schema=True)
         else:
             try:
+                _within_scope(fields.scope)
                 saved = stakeholders.add(
                     db(), runtime().settings, taxonomy, fields, actor=_person().actor, source=SOURCE
                 )
@@ -204,6 +205,8 @@ def edit(stakeholder_id: int) -> Response:
             general = form.show(exc.problems, from_schema=True)
         else:
             try:
+                if "scope" in changes.model_fields_set:
+                    _within_scope(changes.scope or [])
                 saved = stakeholders.change(
                     db(), runtime().settings, taxonomy, person, changes, actor=_person().actor, source=SOURCE
                 )
@@ -213,6 +216,14 @@ def edit(stakeholder_id: int) -> Response:
                 db().commit()
                 return _saved(saved, "saved")
     return _form_page(form, person, general)
+
+
+def _within_scope(given: list[str]) -> None:
+    """As in the API: a scoped token keeps the people it adds or changes inside its own projects."""
+    mine = _person().scope
+    if not mine.includes(Scope.of(given)):
+        message = f"your token is limited to {mine.describe()}: give a scope within it, e.g. {mine.projects[0]}"
+        raise StakeholderInvalid([Problem("scope", message)])
 
 
 def _form_page(form: StakeholderForm, person: Stakeholder | None, general: list[str]) -> Response:

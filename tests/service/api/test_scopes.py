@@ -506,3 +506,18 @@ def test_token_route_says_what_is_wrong_with_scope_or_expiry(world: World, field
     )
     assert response.status_code == 422
     assert says in response.json["error"] and response.json["details"][0]["path"] == field
+
+
+def test_a_stakeholder_of_every_project_names_only_the_hypotheses_in_scope(world: World) -> None:
+    with runtime(world.app).transaction() as session:
+        person = Stakeholder(name="Panel of every project", group="citizen", scope=[])
+        session.add(person)
+        session.flush()
+        for hypothesis in (world.gh.hypothesis, world.jira.hypothesis):
+            session.add(HypothesisStakeholder(hypothesis_id=hypothesis, stakeholder_id=person.id))
+    client = world.app.test_client()
+    for label, hypothesis in (("in-scope", world.gh.hypothesis), ("out-of-scope", world.jira.hypothesis)):
+        shown = client.get(f"/api/v1/stakeholders/{person.id}", headers=auth(world.secrets["team", label]))
+        assert shown.status_code == 200 and shown.json["hypotheses"] == [hypothesis]
+    everything = client.get(f"/api/v1/stakeholders/{person.id}", headers=auth(world.secrets["team", "unscoped"]))
+    assert everything.json["hypotheses"] == [world.gh.hypothesis, world.jira.hypothesis]

@@ -98,3 +98,16 @@ def test_an_expired_token_cannot_sign_in_and_is_signed_out_once_it_expires(app: 
         )
     response = client.get("/epics")
     assert response.status_code == 302 and response.headers["Location"].startswith("/signin")
+
+
+def test_a_scoped_product_owner_adds_people_only_within_its_scope(app: Flask) -> None:
+    client = app.test_client()
+    _sign_in(client, _secret(app, "product-owner", ["github:acme/portal"]))
+    form = csrf(client.get("/stakeholders/new").get_data(as_text=True))
+    person = {"name": "Panel", "group": "citizen", "csrf_token": form}
+    refused = client.post("/stakeholders/new", data={**person, "scope": ""})
+    assert refused.status_code == 422
+    assert "your token is limited to github:acme/portal: give a scope within it" in text(refused)
+    assert client.post("/stakeholders/new", data={**person, "scope": "jira:PRM"}).status_code == 422
+    added = client.post("/stakeholders/new", data={**person, "scope": "github:acme/portal"})
+    assert added.status_code == 303
