@@ -28,7 +28,10 @@ def requires(permission: Permission) -> Callable[[F], F]:
                     "missing token: send `Authorization: Bearer <token>` "
                     "(create one with `pvm token create --role R --name N`)",
                 )
-            token = tokens.authenticate(db(), presented.strip())
+            try:
+                token = tokens.authenticate(db(), presented.strip())
+            except tokens.TokenExpired as exc:
+                raise ApiError(401, str(exc)) from None
             if token is None:
                 raise ApiError(401, "unknown or revoked token: ask an admin for a new one")
             db().commit()  # keeps last_used_at; nothing else is pending yet
@@ -39,6 +42,7 @@ def requires(permission: Permission) -> Callable[[F], F]:
                     f"roles that may: {', '.join(roles_with(permission))}",
                 )
             g.token_name, g.token_role = token.name, token.role
+            g.token_scope = tokens.scope_of(token)  # every object-level read and write checks it (api/visible.py)
             return view(*args, **kwargs)
 
         wrapper.required_permission = permission  # type: ignore[attr-defined]

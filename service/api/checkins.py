@@ -16,7 +16,8 @@ from service.api.auth import actor, requires
 from service.api.bodies import json_body
 from service.api.errors import ApiError
 from service.api.pagination import filtered, page
-from service.checkins import answers, stakeholders
+from service.api.visible import scope, shown, where
+from service.checkins import answers
 from service.checkins.answers import AnswerInvalid
 from service.checkins.delivery import status_of
 from service.hypotheses.vocabulary import current_taxonomy
@@ -98,10 +99,7 @@ def _answer(row: CheckinAnswer) -> dict[str, Any]:
 
 
 def _round(round_id: int) -> CheckinRound:
-    row = db().get(CheckinRound, round_id)
-    if row is None:
-        raise ApiError(404, f"no check-in round {round_id}; list them with GET /api/v1/checkins")
-    return row
+    return shown(db().get(CheckinRound, round_id), f"no check-in round {round_id}; list them with GET /api/v1/checkins")
 
 
 @bp.get("/checkins")
@@ -112,7 +110,7 @@ def list_rounds() -> dict[str, Any]:
         "status": (CheckinRound.status, ROUND_STATUSES),
         "iteration": (CheckinRound.iteration_key, None),
     }
-    query = filtered(select(CheckinRound), filters)
+    query = where(filtered(select(CheckinRound), filters), scope().rounds())
     hypothesis = _hypothesis_filter()
     if hypothesis is not None:
         query = query.where(CheckinRound.hypothesis_id == hypothesis)
@@ -199,10 +197,10 @@ def _who(who: dict[str, Any]) -> Stakeholder | None:
         raise ApiError(
             422, "stakeholder_id is a stakeholder's id", [{"path": "stakeholder_id", "message": "a whole number"}]
         )
-    try:
-        person = stakeholders.get(db(), stakeholder_id)
-    except stakeholders.StakeholderUnknown as exc:
-        raise ApiError(404, str(exc)) from None
+    person = shown(
+        db().get(Stakeholder, stakeholder_id),
+        f"no stakeholder {stakeholder_id}; list them with GET /api/v1/stakeholders",
+    )
     if person.erased_at is not None:
         raise ApiError(409, f"stakeholder {stakeholder_id} was erased and cannot answer; add the person again")
     return person

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from service.access import Permission
 from service.api.auth import requires
-from service.api.errors import ApiError
 from service.api.pagination import filtered, page
+from service.api.visible import scope, shown, where
 from service.runtime import db
 from service.storage.models import Delivery
 
@@ -39,16 +39,14 @@ def serialise(row: Delivery) -> dict[str, Any]:
 def list_deliveries() -> dict[str, Any]:
     """Stored webhook deliveries, oldest first; filter by `status` and `source`."""
     query = filtered(select(Delivery), {"status": (Delivery.status, STATUSES), "source": (Delivery.source, None)})
-    return page(query, Delivery.id, serialise)
+    return page(where(query, scope().deliveries()), Delivery.id, serialise)
 
 
 @bp.get("/deliveries/<id:inbox_id>")
 @requires(Permission.READ)
 def get_delivery(inbox_id: int) -> dict[str, Any]:
     """One delivery with its stored headers and timings (`id` is the inbox id from the list)."""
-    row = db().get(Delivery, inbox_id)
-    if row is None:
-        raise ApiError(404, f"no delivery with id {inbox_id}; list them with GET /api/v1/deliveries")
+    row = shown(db().get(Delivery, inbox_id), f"no delivery with id {inbox_id}; list them with GET /api/v1/deliveries")
     return {
         **serialise(row),
         "headers": row.headers,

@@ -12,6 +12,7 @@ from service.access import Permission
 from service.api.auth import requires
 from service.api.errors import ApiError
 from service.api.pagination import page
+from service.api.visible import scope, shown, where
 from service.api.work import iso, ticket
 from service.runtime import db
 from service.storage.models import Epic, Ticket
@@ -33,20 +34,23 @@ def _summary(epic: Epic) -> dict[str, Any]:
     }
 
 
+def _missing(key: str) -> str:
+    return f"no epic {key!r}; percent-encode `#` as %23 (list epics with GET /api/v1/epics)"
+
+
 @bp.get("/epics")
 @requires(Permission.READ)
 def list_epics() -> dict[str, Any]:
     """Epics, by key; the cursor is the last key."""
-    return page(select(Epic).options(selectinload(Epic.ticket)), Epic.key, _summary, cast=str)
+    query = where(select(Epic).options(selectinload(Epic.ticket)), scope().epics())
+    return page(query, Epic.key, _summary, cast=str)
 
 
 @bp.get("/epics/<path:key>")
 @requires(Permission.READ)
 def get_epic(key: str) -> dict[str, Any]:
     """One epic with its child tickets and their value labels (`github:owner/repo%2334`, `jira:PROJ-12`)."""
-    epic = db().get(Epic, key)
-    if epic is None:
-        raise ApiError(404, f"no epic {key!r}; percent-encode `#` as %23 (list epics with GET /api/v1/epics)")
+    epic = shown(db().get(Epic, key), _missing(key))
     children = db().scalars(
         select(Ticket).where(Ticket.epic_key == key).options(selectinload(Ticket.labels)).order_by(Ticket.key)
     )
@@ -60,6 +64,7 @@ def epic_case(key: str) -> Response | dict[str, Any]:
     chosen = request.args.get("format", "json")
     if chosen not in ("json", "md"):
         raise ApiError(422, f"unknown format {chosen!r}; use json or md")
+    shown(db().get(Epic, key), _missing(key))
     try:
         found = value_case(db(), key)
     except UnknownEpic as exc:

@@ -14,6 +14,7 @@ from service.api.auth import actor, requires
 from service.api.bodies import json_body, parse_body
 from service.api.errors import ApiError
 from service.api.pagination import page
+from service.api.visible import scope, shown, where
 from service.hypotheses import commands
 from service.hypotheses.schema import HypothesisChanges, HypothesisInvalid, IsoDate, NewHypothesis, Number, validate
 from service.hypotheses.vocabulary import current_taxonomy
@@ -37,17 +38,18 @@ def _invalid(exc: HypothesisInvalid) -> ApiError:
 
 
 def _hypothesis(hypothesis_id: int) -> Hypothesis:
-    hypothesis = db().get(Hypothesis, hypothesis_id)
-    if hypothesis is None:
-        raise ApiError(404, f"no hypothesis {hypothesis_id}; list them with GET /api/v1/hypotheses")
-    return hypothesis
+    return shown(
+        db().get(Hypothesis, hypothesis_id), f"no hypothesis {hypothesis_id}; list them with GET /api/v1/hypotheses"
+    )
 
 
 def _epic(key: str) -> None:
     try:
-        commands.require_epic(db(), key)
+        epic = commands.require_epic(db(), key)
     except commands.EpicUnknown as exc:
         raise ApiError(404, str(exc)) from None
+    # Out of scope reads as unknown, for writes too: creating a hypothesis there must not confirm the epic exists.
+    shown(epic, str(commands.EpicUnknown(key)))
 
 
 def reading_as_dict(row: Reading) -> dict[str, Any]:
@@ -90,7 +92,7 @@ def create_hypothesis(key: str) -> tuple[dict[str, Any], int]:
 @requires(Permission.READ)
 def list_hypotheses() -> dict[str, Any]:
     """All hypotheses, oldest first; filter by `epic`, `status`, `phase` and `dimension`."""
-    query = select(Hypothesis)
+    query = where(select(Hypothesis), scope().hypotheses())
     if request.args.get("epic"):
         query = query.where(Hypothesis.epic_key == request.args["epic"])
     for name in ("status", "phase"):

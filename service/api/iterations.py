@@ -12,6 +12,7 @@ from service.access import Permission
 from service.api.auth import requires
 from service.api.errors import ApiError
 from service.api.pagination import page
+from service.api.visible import scope, shown, where
 from service.api.work import iso, ticket
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db
@@ -34,11 +35,15 @@ def serialise(row: Iteration) -> dict[str, Any]:
     }
 
 
+def _missing(key: str) -> str:
+    return f"no iteration {key!r}; list them with GET /api/v1/iterations"
+
+
 @bp.get("/iterations")
 @requires(Permission.READ)
 def list_iterations() -> dict[str, Any]:
     """Iterations by key; filter by `state` (future, active, closed, deleted) and `source`."""
-    query = select(Iteration)
+    query = where(select(Iteration), scope().iterations())
     for name in ("state", "source"):
         value = request.args.get(name)
         if value:
@@ -50,9 +55,7 @@ def list_iterations() -> dict[str, Any]:
 @requires(Permission.READ)
 def get_iteration(key: str) -> dict[str, Any]:
     """One iteration with every ticket that was in it, and when it joined and left (`jira:sprint%2F37` or not)."""
-    row = db().get(Iteration, key)
-    if row is None:
-        raise ApiError(404, f"no iteration {key!r}; list them with GET /api/v1/iterations")
+    row = shown(db().get(Iteration, key), _missing(key))
     members = db().execute(
         select(TicketIteration, Ticket)
         .join(Ticket, Ticket.key == TicketIteration.ticket_key)
@@ -69,10 +72,15 @@ def get_iteration(key: str) -> dict[str, Any]:
 @bp.get("/iterations/<path:key>/summary")
 @requires(Permission.READ)
 def iteration_summary(key: str) -> Response | dict[str, object]:
-    """The sprint value summary: JSON, or `?format=md|csv|html`; `?framework=` regroups dimensions by a framework."""
+    """The sprint value summary: JSON, or `?format=md|csv|html`; `?framework=` regroups dimensions by a framework.
+
+    A scoped token sees the summary of an iteration in its scope; the summary covers the whole iteration, tickets
+    of other projects in a shared sprint included, as the sprint review sees it."""
     chosen = request.args.get("format", "json")
     if chosen not in FORMATS:
         raise ApiError(422, f"unknown format {chosen!r}; use one of: {', '.join(FORMATS)}")
+    if not scope().everything:  # the unscoped 404 lists known iterations, which a scoped token must not see
+        shown(db().get(Iteration, key), _missing(key))
     try:
         summary = summarise(db(), current_taxonomy(), key, request.args.get("framework") or None)
     except UnknownIteration as exc:

@@ -12,6 +12,7 @@ from service.access import Permission
 from service.api.auth import requires
 from service.api.errors import ApiError
 from service.api.pagination import page
+from service.api.visible import scope, shown, where
 from service.runtime import db, runtime
 from service.storage.models import ValueLogEntry
 from service.valuelog import LogRecord, verify_database
@@ -28,7 +29,7 @@ def serialise(row: ValueLogEntry) -> dict[str, Any]:
 @requires(Permission.READ)
 def list_log() -> dict[str, Any]:
     """Value-log entries, oldest first; filter by kind, subject or actor; the cursor is the seq."""
-    query = select(ValueLogEntry)
+    query = where(select(ValueLogEntry), scope().log())
     for name in ("kind", "subject", "actor"):
         value = request.args.get(name)
         if value:
@@ -41,7 +42,9 @@ def list_log() -> dict[str, Any]:
 @bp.get("/log/verify")
 @requires(Permission.READ)
 def verify_log() -> dict[str, Any]:
-    """Verify the whole chain as stored; `ok` false names the first bad seq and why."""
+    """Verify the whole chain as stored; `ok` false names the first bad seq and why.
+
+    The same for every scope: the chain can only be checked whole, and the answer names no subject."""
     return verify_database(db()).as_dict()
 
 
@@ -66,6 +69,9 @@ def proof_answer(make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 @requires(Permission.READ)
 def log_proof(seq: int) -> dict[str, Any]:
     """Inclusion proof of one entry in the tree of `?size=` entries (default: the newest signed checkpoint)."""
+    shown(
+        db().get(ValueLogEntry, seq), f"no value-log entry {seq} in this token's scope; list them with GET /api/v1/log"
+    )
     size = size_arg("size")
     return proof_answer(lambda: inclusion_proof(db(), runtime().settings, seq, size))
 

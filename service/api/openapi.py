@@ -33,7 +33,7 @@ def build_document(prefix: str) -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": {"description": "success"},
-                    "401": {"description": "missing or unknown token", "content": _ERROR},
+                    "401": {"description": "missing, unknown, revoked or expired token", "content": _ERROR},
                     "403": {"description": "role not allowed", "content": _ERROR},
                 },
             }

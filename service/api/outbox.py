@@ -11,6 +11,7 @@ from service.access import Permission
 from service.api.auth import actor, requires
 from service.api.errors import ApiError
 from service.api.pagination import filtered, page
+from service.api.visible import scope, shown, where
 from service.outbox.markers import rendered_body
 from service.outbox.retry import RetryError, retry
 from service.runtime import db
@@ -48,14 +49,11 @@ def serialise(row: OutboxItem) -> dict[str, Any]:
 def list_outbox() -> dict[str, Any]:
     """Outbound actions, oldest first; filter by `status` and `tracker`."""
     filters = {"status": (OutboxItem.status, STATUSES), "tracker": (OutboxItem.tracker, None)}
-    return page(filtered(select(OutboxItem), filters), OutboxItem.id, serialise)
+    return page(where(filtered(select(OutboxItem), filters), scope().outbox()), OutboxItem.id, serialise)
 
 
 def _get(item_id: int) -> OutboxItem:
-    row = db().get(OutboxItem, item_id)
-    if row is None:
-        raise ApiError(404, f"no outbox item {item_id}; list them with GET /api/v1/outbox")
-    return row
+    return shown(db().get(OutboxItem, item_id), f"no outbox item {item_id}; list them with GET /api/v1/outbox")
 
 
 @bp.get("/outbox/<id:item_id>")
@@ -69,6 +67,7 @@ def get_outbox_item(item_id: int) -> dict[str, Any]:
 @requires(Permission.OPERATE)
 def retry_outbox_item(item_id: int) -> dict[str, Any]:
     """Send a dead, failed or skipped action again (back to pending, with a fresh set of tries)."""
+    _get(item_id)
     try:
         row = retry(db(), item_id, actor=actor())
     except RetryError as exc:

@@ -15,10 +15,12 @@ from service.api.auth import actor, requires
 from service.api.bodies import json_body
 from service.api.errors import ApiError
 from service.api.pagination import filtered, page
+from service.api.visible import scope, shown, where
 from service.checkins import stakeholders
 from service.checkins.stakeholders import NewStakeholder, StakeholderChanges, StakeholderInvalid, StakeholderUnknown
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db, runtime
+from service.scopes import Scope
 from service.storage.models import Hypothesis, HypothesisStakeholder, Stakeholder
 
 bp = Blueprint("api_stakeholders", __name__)
@@ -41,16 +43,31 @@ def _invalid(exc: StakeholderInvalid) -> ApiError:
 
 def _person(stakeholder_id: int) -> Stakeholder:
     try:
-        return stakeholders.get(db(), stakeholder_id)
+        person = stakeholders.get(db(), stakeholder_id)
     except StakeholderUnknown as exc:
         raise ApiError(404, str(exc)) from None
+    return shown(person, f"no stakeholder {stakeholder_id}; list them with GET /api/v1/stakeholders")
 
 
 def _hypothesis(hypothesis_id: int) -> Hypothesis:
-    hypothesis = db().get(Hypothesis, hypothesis_id)
-    if hypothesis is None:
-        raise ApiError(404, f"no hypothesis {hypothesis_id}; list them with GET /api/v1/hypotheses")
-    return hypothesis
+    return shown(
+        db().get(Hypothesis, hypothesis_id), f"no hypothesis {hypothesis_id}; list them with GET /api/v1/hypotheses"
+    )
+
+
+def _within_scope(given: list[str]) -> None:
+    """A scoped token keeps the people it adds or changes inside its projects: a stakeholder with no scope, or
+    another project's, would be asked about (and see) projects the token itself may not."""
+    mine = scope()
+    if mine.everything:
+        return
+    if not mine.includes(Scope.of(given)):
+        raise ApiError(
+            403,
+            f"this token is limited to {mine.describe()}: give the stakeholder a `scope` within it, "
+            f"e.g. {list(mine.projects)!r}",
+            [{"path": "scope", "message": "a project within the token's scope is required"}],
+        )
 
 
 def _saved(saved: stakeholders.Saved) -> dict[str, Any]:
@@ -64,7 +81,8 @@ def _saved(saved: stakeholders.Saved) -> dict[str, Any]:
 @requires(Permission.READ)
 def list_stakeholders() -> dict[str, Any]:
     """Stakeholders, oldest first; filter by `group`."""
-    return page(filtered(select(Stakeholder), {"group": (Stakeholder.group, None)}), Stakeholder.id, _serialise)
+    query = where(filtered(select(Stakeholder), {"group": (Stakeholder.group, None)}), scope().stakeholders())
+    return page(query, Stakeholder.id, _serialise)
 
 
 @bp.post("/stakeholders")
@@ -73,6 +91,7 @@ def add_stakeholder() -> tuple[dict[str, Any], int]:
     """Add a stakeholder (`name`, `group`; `email`, `github`, `jira`, `webhook_url`, `scope`)."""
     try:
         fields = stakeholders.parse(NewStakeholder, json_body())
+        _within_scope(fields.scope)
         saved = stakeholders.add(db(), runtime().settings, current_taxonomy(), fields, actor=actor(), source=SOURCE)
     except StakeholderInvalid as exc:
         raise _invalid(exc) from None
@@ -85,10 +104,14 @@ def add_stakeholder() -> tuple[dict[str, Any], int]:
 def get_stakeholder(stakeholder_id: int) -> dict[str, Any]:
     """One stakeholder, with the hypotheses they are assigned to."""
     person = _person(stakeholder_id)
+    # A stakeholder without scope is visible to every token, but only the hypotheses in the token's scope are named.
     assigned = db().scalars(
-        select(HypothesisStakeholder.hypothesis_id)
-        .where(HypothesisStakeholder.stakeholder_id == person.id)
-        .order_by(HypothesisStakeholder.hypothesis_id)
+        where(
+            select(HypothesisStakeholder.hypothesis_id)
+            .join(Hypothesis, Hypothesis.id == HypothesisStakeholder.hypothesis_id)
+            .where(HypothesisStakeholder.stakeholder_id == person.id),
+            scope().hypotheses(),
+        ).order_by(HypothesisStakeholder.hypothesis_id)
     )
     return {**_serialise(person), "hypotheses": list(assigned)}
 
@@ -100,6 +123,8 @@ def change_stakeholder(stakeholder_id: int) -> dict[str, Any]:
     person = _person(stakeholder_id)
     try:
         changes = stakeholders.parse(StakeholderChanges, json_body())
+        if "scope" in changes.model_fields_set:
+            _within_scope(changes.scope or [])  # null or [] clears it: the person would follow every project
         saved = stakeholders.change(
             db(), runtime().settings, current_taxonomy(), person, changes, actor=actor(), source=SOURCE
         )
@@ -130,7 +155,11 @@ def list_assigned(hypothesis_id: int) -> dict[str, Any]:
             select(HypothesisStakeholder.stakeholder_id).where(HypothesisStakeholder.hypothesis_id == hypothesis.id)
         )
     )
-    items = [{**_serialise(person), "assigned": person.id in assigned} for person in chosen.people]
+    items = [
+        {**_serialise(person), "assigned": person.id in assigned}
+        for person in chosen.people
+        if scope().overlaps(person.scope)
+    ]
     return {"items": items, "next": None, "unreachable_groups": chosen.unreachable}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 
 from service import tokens
@@ -19,16 +21,34 @@ def register(cli: click.Group) -> None:
     @token_group.command("create")
     @click.option("--role", required=True, type=click.Choice(ROLES), help="What the token may do.")
     @click.option("--name", required=True, help="Who or what uses it, e.g. 'alice' or 'grafana'.")
-    def create(role: str, name: str) -> None:
+    @click.option(
+        "--scope",
+        "scope",
+        multiple=True,
+        help="A project it may see and write, e.g. github:acme/portal or jira:PRM; repeat for more. None = all.",
+    )
+    @click.option("--expires", help="When it stops working: 90d (days from now) or 2027-03-31. None = never.")
+    def create(role: str, name: str, scope: tuple[str, ...], expires: str | None) -> None:
         """Create a token; only the token is printed on standard output."""
+        try:
+            # Checked before the database is opened: a mistyped option should not depend on the schema.
+            wanted = tokens.parse_scope(scope)
+            expires_at = tokens.parse_expiry(expires) if expires else None
+        except tokens.TokenError as exc:
+            fail(str(exc))
         rt = load_runtime()
         require_schema(rt)
         try:
             with rt.transaction() as session:
-                secret = tokens.create(session, name=name, role=role, actor=CLI_ACTOR)
+                secret = tokens.create(
+                    session, name=name, role=role, actor=CLI_ACTOR, scope=wanted, expires_at=expires_at
+                )
         except tokens.TokenError as exc:
             fail(str(exc))
-        click.echo(f"token {name!r} ({role}) created; it is shown once, store it now:", err=True)
+        until = f", expires {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
+        click.echo(
+            f"token {name!r} ({role}, {wanted.describe()}{until}) created; it is shown once, store it now:", err=True
+        )
         click.echo(secret)
         click.echo("use it as: Authorization: Bearer <token>", err=True)
 
@@ -47,10 +67,19 @@ def register(cli: click.Group) -> None:
 
     @token_group.command("list")
     def list_() -> None:
-        """List tokens (names and roles; secrets are never stored)."""
+        """List tokens: name, role, state, scope, expiry and last use (secrets are never stored)."""
         rt = load_runtime()
         require_schema(rt)
+        now = datetime.now(UTC)
         with rt.transaction() as session:
             for token in tokens.list_tokens(session):
-                state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
-                click.echo(f"{token.name}\t{token.role}\t{state}")
+                if token.revoked_at:
+                    state = f"revoked {token.revoked_at:%Y-%m-%d}"
+                elif token.expires_at and token.expires_at <= now:
+                    state = "expired"
+                else:
+                    state = "active"
+                scope = ",".join(token.scope or []) or "all projects"
+                expires = f"expires {token.expires_at:%Y-%m-%d %H:%M}" if token.expires_at else "no expiry"
+                used = f"last used {token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
+                click.echo(f"{token.name}\t{token.role}\t{state}\t{scope}\t{expires}\t{used}")

@@ -9,12 +9,13 @@ from sqlalchemy import func, select
 from service.access import Permission
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db
-from service.storage.models import Hypothesis, Iteration
+from service.scopes import Scope
+from service.storage.models import Epic, Hypothesis, Iteration
 from service.summaries.case import UnknownEpic, value_case
 from service.summaries.compute import UnknownFramework, UnknownIteration, summarise
 from service.web import charts, mustdo
 from service.web.pages import shows_error_pages
-from service.web.people import needs
+from service.web.people import current_person, needs, shown, where
 
 bp = shows_error_pages(Blueprint("dashboard", __name__))
 PAGE_SIZE = 20
@@ -25,12 +26,12 @@ PAGE_SIZE = 20
 def dashboard() -> str:
     number = request.args.get("page", "1")
     page = int(number) if number.isdigit() and int(number) > 0 else 1
-    total = db().scalar(select(func.count()).select_from(Iteration).where(Iteration.state != "deleted")) or 0
+    counted = where(select(func.count()).select_from(Iteration).where(Iteration.state != "deleted"), Scope.iterations)
+    total = db().scalar(counted) or 0
     ordering = func.coalesce(Iteration.start_at, Iteration.created_at)
     iterations = list(
         db().scalars(
-            select(Iteration)
-            .where(Iteration.state != "deleted")
+            where(select(Iteration).where(Iteration.state != "deleted"), Scope.iterations)
             .order_by(ordering.desc(), Iteration.key)
             .offset((page - 1) * PAGE_SIZE)
             .limit(PAGE_SIZE)
@@ -42,8 +43,14 @@ def dashboard() -> str:
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         total=total,
-        sections=mustdo.must_do(db()),
+        # The must-do list's sections each query every project; a scoped token is not shown them (None).
+        sections=mustdo.must_do(db()) if _unscoped() else None,
     )
+
+
+def _unscoped() -> bool:
+    person = current_person()
+    return person is None or person.scope.everything
 
 
 @bp.get("/iterations/<path:key>")
@@ -51,6 +58,8 @@ def dashboard() -> str:
 def iteration(key: str) -> str:
     taxonomy = current_taxonomy()
     framework = request.args.get("framework") or None
+    if not _unscoped():  # the unknown-iteration message lists every iteration
+        shown(db().get(Iteration, key), f"no iteration {key!r}. Pick an iteration on the dashboard.")
     try:
         summary = summarise(db(), taxonomy, key, framework)
     except UnknownIteration as exc:
@@ -68,6 +77,7 @@ def iteration(key: str) -> str:
 @bp.get("/epics/<path:key>/case")
 @needs(Permission.READ)
 def case(key: str) -> str:
+    shown(db().get(Epic, key), f"epic {key!r} is not known yet. Pick an epic from the list of epics.")
     try:
         found = value_case(db(), key)
     except UnknownEpic as exc:

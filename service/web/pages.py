@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
@@ -16,9 +16,10 @@ from service.hypotheses import commands
 from service.hypotheses.schema import HypothesisInvalid, Problem, validate
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db
+from service.scopes import Scope
 from service.storage.models import CheckinRound, Epic, Hypothesis, Reading, Ticket, ValueLogEntry
 from service.web.forms import HypothesisForm, SignInForm, SignOutForm
-from service.web.people import current_person, needs, safe_next, sign_in, sign_out
+from service.web.people import current_person, needs, safe_next, shown, sign_in, sign_out, where
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/web-static")
 SOURCE = "web"
@@ -79,7 +80,11 @@ def _changed(changes: dict[str, Any]) -> list[tuple[str, str, str]]:
 def signin() -> str | Response:
     form = SignInForm()
     if form.validate_on_submit():
-        token = tokens.authenticate(db(), (form.token.data or "").strip())
+        try:
+            token = tokens.authenticate(db(), (form.token.data or "").strip())
+        except tokens.TokenExpired as exc:
+            form.token.errors = [str(exc)]
+            return render_template("signin.html", form=form)
         if token is None:
             form.token.errors = ["unknown or revoked token: check it was copied whole, or ask an admin for a new one"]
         else:
@@ -119,16 +124,22 @@ def epics() -> str:
         .execute(select(Ticket.epic_key, func.count()).where(Ticket.epic_key.is_not(None)).group_by(Ticket.epic_key))
         .all()
     )
-    rows = db().execute(select(Epic, Ticket).join(Ticket, Ticket.key == Epic.key).order_by(Epic.key)).all()
+    rows = (
+        db()
+        .execute(where(select(Epic, Ticket).join(Ticket, Ticket.key == Epic.key), Scope.epics).order_by(Epic.key))
+        .all()
+    )
     return render_template("epics.html", rows=rows, counts=counts, children=children)
+
+
+def _unknown_epic(key: str) -> str:
+    return f"epic {key} is not known yet: epics become known when their tracker sends a webhook for them"
 
 
 @bp.get("/epics/<path:key>")
 @needs(Permission.READ)
 def epic(key: str) -> str:
-    found = db().get(Epic, key)
-    if found is None:
-        abort(404, f"epic {key} is not known yet: epics become known when their tracker sends a webhook for them")
+    found = shown(db().get(Epic, key), _unknown_epic(key))
     hypotheses = list(db().scalars(select(Hypothesis).where(Hypothesis.epic_key == key).order_by(Hypothesis.id)))
     readings: dict[int, list[Reading]] = defaultdict(list)
     for reading in db().scalars(
@@ -180,8 +191,7 @@ def _validated(values: dict[str, Any], form_problems: list[Problem], taxonomy: T
 @needs(Permission.WRITE_HYPOTHESES)
 def new_hypothesis() -> str | Response:
     key = request.args.get("epic", "")
-    if db().get(Epic, key) is None:
-        abort(404, f"epic {key or '(none given)'} is not known yet: open the form from an epic's page")
+    shown(db().get(Epic, key), f"epic {key or '(none given)'} is not known yet: open the form from an epic's page")
     taxonomy = current_taxonomy()
     form = HypothesisForm().offer(taxonomy)
     errors: list[str] = []
@@ -212,9 +222,7 @@ def new_hypothesis() -> str | Response:
 @bp.route("/hypotheses/<id:hypothesis_id>/edit", methods=["GET", "POST"])
 @needs(Permission.WRITE_HYPOTHESES)
 def edit_hypothesis(hypothesis_id: int) -> str | Response:
-    hypothesis = db().get(Hypothesis, hypothesis_id)
-    if hypothesis is None:
-        abort(404, f"no hypothesis {hypothesis_id}")
+    hypothesis = shown(db().get(Hypothesis, hypothesis_id), f"no hypothesis {hypothesis_id}")
     taxonomy = current_taxonomy()
     form = HypothesisForm().offer(taxonomy)
     errors: list[str] = []

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask import abort, g, redirect, request, session, url_for
@@ -12,18 +13,21 @@ from sqlalchemy import select
 
 from service.access import Permission, allows, roles_with
 from service.runtime import db
+from service.scopes import Scope
 from service.storage.models import ApiToken
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 SESSION_KEY = "token_name"
 
 
 @dataclass(frozen=True)
 class Person:
-    """Who is signed in: the token's name and role. Actor in the value log: `token:<name>`."""
+    """Who is signed in: the token's name, role and scope. Actor in the value log: `token:<name>`."""
 
     name: str
     role: str
+    scope: Scope = field(default_factory=Scope)
 
     @property
     def actor(self) -> str:
@@ -32,19 +36,38 @@ class Person:
     def may(self, permission: Permission) -> bool:
         return allows(self.role, permission)
 
+    def sees(self, row: Any) -> bool:
+        """Whether the token's scope shows this object (service/scopes.py), as the API decides."""
+        return row is not None and self.scope.shows(db(), row)
+
+
+def shown(row: T | None, message: str) -> T:
+    """The row, or 404 when it is missing or outside the signed-in token's scope (the same page either way)."""
+    person = current_person()
+    if row is None or person is None or not person.sees(row):
+        abort(404, message)
+    return row
+
+
+def where(query: Any, condition: Callable[[Scope], Any]) -> Any:
+    """`query` limited to the signed-in token's scope; `condition` picks the filter, e.g. `Scope.epics`."""
+    person = current_person()
+    scope = person.scope if person is not None else Scope()
+    return query if scope.everything else query.where(condition(scope))
+
 
 def current_person() -> Person | None:
-    """The signed-in person, or None; a token revoked since sign-in signs the person out."""
+    """The signed-in person, or None; a token revoked or expired since sign-in signs the person out."""
     if "person" in g:
         return g.person
     name = session.get(SESSION_KEY)
     person = None
     if name:
         row = db().scalar(select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)))
-        if row is None:
+        if row is None or (row.expires_at is not None and row.expires_at <= datetime.now(UTC)):
             session.pop(SESSION_KEY, None)
         else:
-            person = Person(row.name, row.role)
+            person = Person(row.name, row.role, Scope.of(row.scope))
     g.person = person
     return person
 

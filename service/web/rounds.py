@@ -17,6 +17,7 @@ from service.checkins import links
 from service.checkins.delivery import status_of
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db, runtime
+from service.scopes import Scope
 from service.storage.models import (
     CheckinAnswer,
     CheckinPrompt,
@@ -29,7 +30,7 @@ from service.storage.models import (
 )
 from service.web import display
 from service.web.pages import shows_error_pages
-from service.web.people import needs
+from service.web.people import needs, shown, where
 
 bp = shows_error_pages(Blueprint("rounds", __name__))
 LIST_LIMIT = 300
@@ -88,10 +89,7 @@ class PromptRow:
 
 
 def _round(round_id: int) -> CheckinRound:
-    found = db().get(CheckinRound, round_id)
-    if found is None:
-        abort(404, f"no check-in round {round_id}; the rounds are listed at /checkins")
-    return found
+    return shown(db().get(CheckinRound, round_id), f"no check-in round {round_id}; the rounds are listed at /checkins")
 
 
 def _rows(round_: CheckinRound) -> list[PromptRow]:
@@ -140,8 +138,9 @@ def rounds() -> Response:
         ).all()
     )
     found = session.execute(
-        select(CheckinRound, Hypothesis)
-        .join(Hypothesis, Hypothesis.id == CheckinRound.hypothesis_id)
+        where(
+            select(CheckinRound, Hypothesis).join(Hypothesis, Hypothesis.id == CheckinRound.hypothesis_id), Scope.rounds
+        )
         .order_by((CheckinRound.status == "open").desc(), CheckinRound.id.desc())
         .limit(LIST_LIMIT)
     ).all()
@@ -195,6 +194,7 @@ def qr(round_id: int, prompt_id: int) -> Response:
     prompt = db().get(CheckinPrompt, prompt_id)
     if prompt is None or prompt.round_id != round_id:
         abort(404, f"round {round_id} has no prompt {prompt_id}; the round's page lists its prompts")
+    _round(round_id)  # outside the token's scope: the same 404 as for a round that does not exist
     if prompt.channel != "link":
         abort(404, f"prompt {prompt_id} goes by {prompt.channel}, not by a handed-over link: it has no QR code")
     person = db().get(Stakeholder, prompt.stakeholder_id) if prompt.stakeholder_id is not None else None

@@ -23,10 +23,11 @@ from service.domain.taxonomy import Taxonomy
 from service.hypotheses.schema import Problem
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db, runtime
+from service.scopes import Scope
 from service.storage.models import CheckinAnswer, Hypothesis, HypothesisStakeholder, Stakeholder
 from service.web import display
 from service.web.pages import shows_error_pages
-from service.web.people import Person, current_person, needs
+from service.web.people import Person, current_person, needs, shown, where
 
 bp = shows_error_pages(Blueprint("stakeholders", __name__))
 SOURCE = "web"
@@ -132,10 +133,10 @@ def _personal() -> bool:
 
 
 def _stakeholder(stakeholder_id: int) -> Stakeholder:
-    found = db().get(Stakeholder, stakeholder_id)
-    if found is None:
-        abort(404, f"no stakeholder {stakeholder_id}; the stakeholders are listed at /stakeholders")
-    return found
+    return shown(
+        db().get(Stakeholder, stakeholder_id),
+        f"no stakeholder {stakeholder_id}; the stakeholders are listed at /stakeholders",
+    )
 
 
 def _summary(form: FlaskForm) -> list[tuple[str, str]]:
@@ -145,7 +146,8 @@ def _summary(form: FlaskForm) -> list[tuple[str, str]]:
 @bp.get("/stakeholders")
 @needs(Permission.READ)
 def listing() -> Response:
-    people = list(db().scalars(select(Stakeholder).order_by(Stakeholder.erased_at.is_not(None), Stakeholder.id)))
+    listed = where(select(Stakeholder), Scope.stakeholders)
+    people = list(db().scalars(listed.order_by(Stakeholder.erased_at.is_not(None), Stakeholder.id)))
     assigned: dict[int, list[int]] = {}
     for hypothesis_id, stakeholder_id in db().execute(
         select(HypothesisStakeholder.hypothesis_id, HypothesisStakeholder.stakeholder_id).order_by(
@@ -153,9 +155,9 @@ def listing() -> Response:
         )
     ):
         assigned.setdefault(stakeholder_id, []).append(hypothesis_id)
-    shown = [stakeholders.as_dict(person, personal=_personal()) for person in people]
+    rows = [stakeholders.as_dict(person, personal=_personal()) for person in people]
     page = render_template(
-        "stakeholders.html", people=shown, assigned=assigned, personal=_personal(), taxonomy=current_taxonomy()
+        "stakeholders.html", people=rows, assigned=assigned, personal=_personal(), taxonomy=current_taxonomy()
     )
     return display.private(Response(page, 200, mimetype="text/html"))
 
@@ -173,6 +175,7 @@ def new() -> Response:
             general = form.show(exc.problems, from_schema=True)
         else:
             try:
+                _within_scope(fields.scope)
                 saved = stakeholders.add(
                     db(), runtime().settings, taxonomy, fields, actor=_person().actor, source=SOURCE
                 )
@@ -202,6 +205,8 @@ def edit(stakeholder_id: int) -> Response:
             general = form.show(exc.problems, from_schema=True)
         else:
             try:
+                if "scope" in changes.model_fields_set:
+                    _within_scope(changes.scope or [])
                 saved = stakeholders.change(
                     db(), runtime().settings, taxonomy, person, changes, actor=_person().actor, source=SOURCE
                 )
@@ -211,6 +216,14 @@ def edit(stakeholder_id: int) -> Response:
                 db().commit()
                 return _saved(saved, "saved")
     return _form_page(form, person, general)
+
+
+def _within_scope(given: list[str]) -> None:
+    """As in the API: a scoped token keeps the people it adds or changes inside its own projects."""
+    mine = _person().scope
+    if not mine.includes(Scope.of(given)):
+        message = f"your token is limited to {mine.describe()}: give a scope within it, e.g. {mine.projects[0]}"
+        raise StakeholderInvalid([Problem("scope", message)])
 
 
 def _form_page(form: StakeholderForm, person: Stakeholder | None, general: list[str]) -> Response:
