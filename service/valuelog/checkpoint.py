@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.storage.models import ValueLogEntry
 from service.valuelog.chain import format_at
+from service.valuelog.query import head
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,10 @@ class Checkpoint:
 
 
 def take(session: Session) -> Checkpoint | None:
-    head = session.execute(
-        select(ValueLogEntry.seq, ValueLogEntry.hash).order_by(ValueLogEntry.seq.desc()).limit(1)
-    ).first()
-    if head is None:
+    found = head(session)
+    if found is None:
         return None
-    return Checkpoint(head.seq, head.hash, format_at(datetime.now(UTC)))
+    return Checkpoint(*found, format_at(datetime.now(UTC)))
 
 
 def check(session: Session, checkpoint: Checkpoint) -> str | None:
