@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 
-from service.web import answer, display, health, pages, rounds, stakeholders
+from service.web import answer, auditing, display, health, pages, people, rounds, stakeholders
 
 csrf = CSRFProtect()
 # Blueprints that take no cookie-authenticated form posts: the API (bearer tokens) and tracker webhooks (signed
@@ -15,9 +15,10 @@ CSRF_EXEMPT_PREFIXES = ("api_", "webhooks")
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
-    for blueprint in (pages.bp, answer.bp, rounds.bp, stakeholders.bp):
+    for blueprint in (pages.bp, answer.bp, rounds.bp, stakeholders.bp, auditing.bp):
         app.register_blueprint(blueprint)
     app.add_template_filter(display.when, "when")
+    people.harden_session_cookie(app)
 
     # Registered before CSRFProtect's own hook, so it runs first. Flask-WTF exempts blueprint objects, and this
     # finds them by name at request time: it works whenever the webhooks blueprint is registered.

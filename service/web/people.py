@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import Flask, abort, g, redirect, request, session, url_for
 from sqlalchemy import select
 
 from service.access import Permission, allows, roles_with
-from service.runtime import db
+from service.runtime import db, runtime
 from service.storage.models import ApiToken
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,6 +31,17 @@ class Person:
 
     def may(self, permission: Permission) -> bool:
         return allows(self.role, permission)
+
+
+def harden_session_cookie(app: Flask) -> None:
+    """The sign-in cookie: out of reach of page scripts (HttpOnly), not sent with another site's requests but for
+    top-level links into this one (SameSite=Lax: a link from a tracker or an e-mail keeps you signed in; forms carry a
+    CSRF token anyway), and, when the service's address is https (`PVM_BASE_URL`), sent over TLS only (Secure)."""
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=runtime(app).settings.base_url.startswith("https://"),
+    )
 
 
 def current_person() -> Person | None:
