@@ -26,8 +26,9 @@ def serialise(row: ValueLogEntry) -> dict[str, Any]:
 @bp.get("/log")
 @requires(Permission.READ)
 def list_log() -> dict[str, Any]:
-    """Value-log entries, oldest first; filter by kind (`hypothesis.*` for a family), subject, actor, and a time
-    range `since` / `until` (a day or an RFC 3339 moment, UTC); the cursor is the seq."""
+    """Value-log entries, oldest first, filtered by kind, subject, actor and time range; the cursor is the seq.
+
+    `kind=hypothesis.*` selects a family; `since` and `until` take a day or an RFC 3339 moment (UTC)."""
     try:
         log_filter = LogFilter.parse(request.args)
     except QueryInvalid as exc:

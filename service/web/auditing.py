@@ -91,18 +91,16 @@ def log() -> Response:
     values = {name: args.get(name, "") for name in FILTERS}
     problems = _problems(args)
     log_filter = LogFilter()
-    after = before = None
+    cursors: dict[str, int | None] = {}
     try:
         log_filter = LogFilter.parse(args)
     except QueryInvalid as exc:
         problems.extend(Problem(name, message) for name, message in exc.problems)
-    for name in CURSORS:
+    for cursor in CURSORS:
         try:
-            cursor = _cursor(name, args.get(name))
+            cursors[cursor] = _cursor(cursor, args.get(cursor))
         except QueryInvalid as exc:
-            problems.extend(Problem(n, message) for n, message in exc.problems)
-        else:
-            after, before = (cursor, before) if name == "after" else (after, cursor)
+            problems.extend(Problem(name, message) for name, message in exc.problems)
     kind = (args.get("kind") or "").strip()
     if kind and not any(p.parameter == "kind" for p in problems):
         problem = kind_problem(db(), kind)
@@ -116,11 +114,10 @@ def log() -> Response:
         "kinds": [*families(), *known_kinds()],
         "top": head(db()),
         "filter": log_filter,
-        "formats": FORMATS,
     }
     if problems:
         return _page(status=400, page=None, **context)
-    found = browse(db(), log_filter, after=after, before=before, limit=PAGE_SIZE)
+    found = browse(db(), log_filter, after=cursors.get("after"), before=cursors.get("before"), limit=PAGE_SIZE)
     return _page(page=found, **context)
 
 
