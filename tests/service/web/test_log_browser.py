@@ -20,8 +20,7 @@ from service.runtime import runtime
 from service.valuelog.verify import file_records, verify_records
 from tests.browser import accessibility_violations, browser_page, focus_ring, live_server, small_targets  # noqa: F401
 from tests.conftest import token_for
-from tests.helpers import as_attacker
-from tests.service.web.valuelog import EPIC, fill_log, post_routes
+from tests.service.web.valuelog import EPIC, fill_log, post_routes, rewrite_as_attacker
 
 pytestmark = pytest.mark.browser
 
@@ -151,8 +150,8 @@ def test_a_tampered_entry_is_named_as_the_first_broken_seq(app, auditor, live_se
     """On this test's own database an attacker with database access rewrites entry 6's data column; the hashed bytes
     no longer match it."""
     page = auditor
-    as_attacker(
-        runtime(app).engine,
+    rewrite_as_attacker(
+        app,
         "UPDATE value_log SET data = :d WHERE seq = 6",
         d=json.dumps({"label": "value:efficiency", "note": "rewritten"}),
     )

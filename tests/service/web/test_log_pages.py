@@ -11,17 +11,20 @@ import re
 from urllib.parse import quote
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import text as sql
 
+from service.cli import cli as cli_group
 from service.runtime import runtime
 from service.valuelog.export import FIELD_ORDER
+from service.valuelog.query import head
 from service.valuelog.verify import file_records, verify_records
 from service.web import auditing
 from tests.conftest import auth, build_app, make_settings, token_for
-from tests.helpers import as_attacker, run_cli
 from tests.hostile import ANY_CHARACTER, TRICKY_TEXT
-from tests.service.web.valuelog import EPIC, csrf, fill_log, post_routes, signed_in
+from tests.service.web.valuelog import EPIC, csrf, fill_log, post_routes, rewrite_as_attacker, signed_in
 
 
 def text(response) -> str:
@@ -82,8 +85,6 @@ def test_signed_out_the_log_asks_for_sign_in_and_comes_back(filled) -> None:
 def test_the_log_lists_entries_with_count_and_head(filled, auditor) -> None:
     page = text(auditor.get("/log"))
     with runtime(filled).transaction() as session:
-        from service.valuelog.query import head
-
         top = head(session)
     assert top is not None
     assert f"The log holds {top[0]} entries; its head hash is" in page and top[1] in page
@@ -140,8 +141,6 @@ def test_an_entry_shows_its_bytes_hash_and_link_to_the_one_before(filled, audito
     assert "The SHA-256 of the canonical bytes below is this hash." in page
     assert "The hash of entry 2 ." in words(auditor.get("/log/3"))
     with runtime(filled).engine.connect() as conn:
-        from sqlalchemy import text as sql
-
         stored = bytes(conn.execute(sql("SELECT canonical FROM value_log WHERE seq = 3")).scalar())
     shown = re.search(r'id="canonical-bytes"[^>]*>(.*?)</pre>', auditor.get("/log/3").get_data(as_text=True), re.S)
     assert shown and html.unescape(shown.group(1)).encode() == stored
@@ -160,10 +159,10 @@ def test_a_tampered_entry_is_shown_as_such_and_the_verify_names_it(filled, audit
     assert count == len(api())
     engine = runtime(filled).engine
     with engine.connect() as conn:
-        from sqlalchemy import text as sql
-
         canonical = bytes(conn.execute(sql("SELECT canonical FROM value_log WHERE seq = 5")).scalar())
-    as_attacker(engine, "UPDATE value_log SET canonical = :c WHERE seq = 5", c=canonical.replace(b"jira", b"JIRA", 1))
+    rewrite_as_attacker(
+        filled, "UPDATE value_log SET canonical = :c WHERE seq = 5", c=canonical.replace(b"jira", b"JIRA", 1)
+    )
     entry = text(auditor.get("/log/5"))
     assert "not this hash: the entry was changed after it was written" in entry
     broken = text(auditor.get("/log/verify"))
@@ -174,7 +173,7 @@ def test_a_tampered_entry_is_shown_as_such_and_the_verify_names_it(filled, audit
 
 
 def test_a_removed_entry_is_a_gap_the_verify_names(filled, auditor) -> None:
-    as_attacker(runtime(filled).engine, "DELETE FROM value_log WHERE seq = 7")
+    rewrite_as_attacker(filled, "DELETE FROM value_log WHERE seq = 7")
     broken = words(auditor.get("/log/verify"))
     assert "The chain is broken at seq 7" in broken and "gap: expected seq 7, found seq 8" in broken
     assert "7, missing from the log" in broken
@@ -192,7 +191,9 @@ def test_exports_download_the_whole_log_or_the_selection(filled, auditor, api, t
     result = verify_records(file_records(lines))
     assert result.ok and result.entries == count
     # Byte for byte what `pvm log export` writes.
-    cli = run_cli(["log", "export", "--format", "jsonl"], runtime(filled).settings.database_url, tmp_path)
+    environment = {"DATABASE_URL": runtime(filled).settings.database_url, "PVM_INSTANCE_DIR": str(tmp_path)}
+    cli = CliRunner().invoke(cli_group, ["log", "export", "--format", "jsonl"], env={**environment, "PVM_ENV": "test"})
+    assert cli.exit_code == 0, cli.output
     assert whole.get_data(as_text=True) == cli.stdout
 
     as_csv = auditor.get("/log/export.csv?kind=label.*")

@@ -1,5 +1,6 @@
-"""Test helper: a value log written the way production writes it (real tracker deliveries through the webhook
-endpoints and the worker, a hypothesis block on an epic, a token), and a signed-in test client."""
+"""For the log pages' tests: a value log written the way production writes it (real tracker deliveries through the
+webhook endpoints and the worker, a hypothesis block on an epic, a stakeholder through the API), a signed-in test
+client, and the POST routes an auditor must be refused."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from service.hypotheses.blocks import sync_from_description
 from service.runtime import runtime
@@ -69,6 +70,15 @@ def signed_in(app: Flask, role: str, name: str | None = None) -> FlaskClient:
     response = client.post("/signin", data={"token": secret, "csrf_token": csrf(page)})
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
+
+
+def rewrite_as_attacker(app: Flask, statement: str, **params: object) -> None:
+    """Change the log on this test's own SQLite database as someone with access to the database file could: drop the
+    append-only triggers, then rewrite. What the pages must then show is the break, not hide it."""
+    with runtime(app).engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER IF EXISTS value_log_no_update"))
+        conn.execute(text("DROP TRIGGER IF EXISTS value_log_no_delete"))
+        conn.execute(text(statement), params)
 
 
 # Open to everyone, or authorised otherwise than by the session: signing in and out, and a stakeholder's answer
