@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from service.storage.models import ValueLogEntry
 from service.valuelog.chain import format_at
-from service.valuelog.query import head
 
 
 @dataclass(frozen=True)
@@ -34,10 +33,12 @@ class Checkpoint:
 
 
 def take(session: Session) -> Checkpoint | None:
-    found = head(session)
-    if found is None:
+    head = session.execute(
+        select(ValueLogEntry.seq, ValueLogEntry.hash).order_by(ValueLogEntry.seq.desc()).limit(1)
+    ).first()
+    if head is None:
         return None
-    return Checkpoint(*found, format_at(datetime.now(UTC)))
+    return Checkpoint(head.seq, head.hash, format_at(datetime.now(UTC)))
 
 
 def check(session: Session, checkpoint: Checkpoint) -> str | None:
