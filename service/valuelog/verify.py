@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.storage.models import ValueLogEntry
 from service.valuelog.chain import GENESIS_HASH, HASHED_FIELDS, canonical_bytes, entry_hash
+from service.valuelog.query import batches
 
 BATCH = 2000
 
@@ -91,23 +92,19 @@ def _parse(canonical: bytes) -> dict[str, Any] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
-def _database_records(session: Session) -> Iterator[_Checked]:
-    after = 0
-    while True:  # keyset pages keep memory flat on a long log
-        rows = session.scalars(
-            select(ValueLogEntry).where(ValueLogEntry.seq > after).order_by(ValueLogEntry.seq).limit(BATCH)
-        ).all()
-        if not rows:
-            return
+def _database_records(session: Session, release: bool = False) -> Iterator[_Checked]:
+    for rows in batches(session, select(ValueLogEntry), size=BATCH, release=release):
         for row in rows:
             fields = {name: getattr(row, name) for name in HASHED_FIELDS}
             yield _Checked(row.seq, fields, bytes(row.canonical), row.hash)
-        after = rows[-1].seq
-        session.expunge_all()
 
 
-def verify_database(session: Session, progress: Callable[[int], None] | None = None) -> VerifyResult:
-    return verify_records(_database_records(session), progress)
+def verify_database(
+    session: Session, progress: Callable[[int], None] | None = None, *, release: bool = False
+) -> VerifyResult:
+    """The whole chain as stored, BATCH entries in memory at a time; `release` ends the read transaction between
+    batches (query.batches says when that is right)."""
+    return verify_records(_database_records(session, release), progress)
 
 
 def file_records(lines: Iterable[str]) -> Iterator[_Checked]:

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import Flask, abort, g, redirect, request, session, url_for
 from sqlalchemy import select
 
 from service.access import Permission, allows, roles_with
-from service.runtime import db
+from service.runtime import db, runtime
 from service.scopes import Scope
 from service.storage.models import ApiToken
 
@@ -54,6 +54,17 @@ def where(query: Any, condition: Callable[[Scope], Any]) -> Any:
     person = current_person()
     scope = person.scope if person is not None else Scope()
     return query if scope.everything else query.where(condition(scope))
+
+
+def harden_session_cookie(app: Flask) -> None:
+    """The sign-in cookie: out of reach of page scripts (HttpOnly), not sent with another site's requests but for
+    top-level links into this one (SameSite=Lax: a link from a tracker or an e-mail keeps you signed in; forms carry a
+    CSRF token anyway), and, when the service's address is https (`PVM_BASE_URL`), sent over TLS only (Secure)."""
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=runtime(app).settings.base_url.startswith("https://"),
+    )
 
 
 def current_person() -> Person | None:

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 from service import valuelog
 from service.runtime import runtime
 from tests.conftest import auth, token_for
@@ -79,3 +81,26 @@ def test_openapi_lists_routes_with_roles(app) -> None:
     assert document["openapi"].startswith("3.")
     assert document["paths"]["/api/v1/log"]["get"]["x-roles"] == ["auditor", "team", "product-owner", "admin"]
     assert document["paths"]["/api/v1/tokens"]["post"]["x-roles"] == ["admin"]
+
+
+def test_time_range_filters_and_what_a_bad_one_gets(app) -> None:
+    with runtime(app).transaction() as session:
+        for day in (27, 28, 29):
+            valuelog.append(
+                session,
+                kind="label.added",
+                subject="jira:PROJ-1",
+                actor="jira:user0",
+                source="jira",
+                at=datetime(2026, 11, day, 12, tzinfo=UTC),
+            )
+    headers = auth(token_for(app, "auditor"))
+    client = app.test_client()
+    one_day = client.get("/api/v1/log?since=2026-11-28&until=2026-11-28", headers=headers).json["items"]
+    assert [e["at"] for e in one_day] == ["2026-11-28T12:00:00.000000Z"]
+    from_noon = client.get("/api/v1/log?kind=label.*&since=2026-11-28T12:00:00Z", headers=headers).json["items"]
+    assert [e["seq"] for e in from_noon] == [2, 3]
+    bad = client.get("/api/v1/log?since=tomorrow&until=2026-11-31", headers=headers)
+    assert bad.status_code == 400
+    assert [d["path"] for d in bad.json["details"]] == ["since", "until"]
+    assert "since must be a day such as 2026-11-28" in bad.json["error"]
