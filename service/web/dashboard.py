@@ -3,8 +3,11 @@ case of an epic. Every reading role may see them."""
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response
 
 from service.access import Permission
 from service.hypotheses.vocabulary import current_taxonomy
@@ -12,8 +15,10 @@ from service.runtime import db
 from service.scopes import Scope
 from service.storage.models import Epic, Hypothesis, Iteration
 from service.summaries.case import UnknownEpic, value_case
+from service.summaries.case import to_markdown as case_markdown
 from service.summaries.compute import UnknownFramework, UnknownIteration, summarise
-from service.web import charts, mustdo
+from service.summaries.formats import MEDIA_TYPES, to_csv, to_json, to_markdown
+from service.web import charts, display, mustdo
 from service.web.pages import shows_error_pages
 from service.web.people import current_person, needs, shown, where
 
@@ -53,9 +58,20 @@ def _unscoped() -> bool:
     return person is None or person.scope.everything
 
 
+DOWNLOADS = ("md", "csv", "json")
+
+
+def _download(body: str, fmt: str, name: str) -> Response:
+    """A summary or case as a file, for a signed-in person (the API's formats need a bearer token)."""
+    response = Response(body, content_type=MEDIA_TYPES[fmt])
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
+    response.headers["Content-Disposition"] = f'attachment; filename="{safe}.{fmt}"'
+    return display.private(response)
+
+
 @bp.get("/iterations/<path:key>")
 @needs(Permission.READ)
-def iteration(key: str) -> str:
+def iteration(key: str) -> str | Response:
     taxonomy = current_taxonomy()
     framework = request.args.get("framework") or None
     if not _unscoped():  # the unknown-iteration message lists every iteration
@@ -66,6 +82,12 @@ def iteration(key: str) -> str:
         abort(404, f"{exc}. Pick an iteration on the dashboard.")
     except UnknownFramework as exc:
         abort(422, f"{exc}. Choose one of them, or none, in the form on the summary page.")
+    wanted = request.args.get("download")
+    if wanted is not None:
+        if wanted not in DOWNLOADS:
+            abort(404, f"no download as {wanted[:20]!r}: the summary comes as {', '.join(DOWNLOADS)}")
+        body = {"md": to_markdown, "csv": to_csv}.get(wanted, lambda s: json.dumps(to_json(s), indent=2))(summary)
+        return _download(body, wanted, f"summary-{key}")
     return render_template(
         "iteration.html",
         s=summary,
@@ -76,12 +98,17 @@ def iteration(key: str) -> str:
 
 @bp.get("/epics/<path:key>/case")
 @needs(Permission.READ)
-def case(key: str) -> str:
+def case(key: str) -> str | Response:
     shown(db().get(Epic, key), f"epic {key!r} is not known yet. Pick an epic from the list of epics.")
     try:
         found = value_case(db(), key)
     except UnknownEpic as exc:
         abort(404, f"{exc}. Pick an epic from the list of epics.")
+    wanted = request.args.get("download")
+    if wanted is not None:
+        if wanted != "md":
+            abort(404, f"no download as {wanted[:20]!r}: the value case comes as md")
+        return _download(case_markdown(found), "md", f"value-case-{key}")
     return render_template("case.html", c=found, **_charts([h.id for h in found.hypotheses]))
 
 

@@ -39,7 +39,7 @@ LOW_RESPONSE = 0.5
 @dataclass(frozen=True)
 class Item:
     text: str
-    href: str
+    href: str | None  # None: nothing here to open (a ticket of no epic); the text says where to act
 
 
 @dataclass
@@ -191,8 +191,9 @@ def _unknown_labels(session: Session) -> Section:
         .order_by(Label.added_at.desc())
         .limit(SHOWN)
     ):
-        epic = epic_key or label.ticket_key
-        section.items.append(Item(f"{label.name} on {label.ticket_key}", url_for("web.epic", key=epic)))
+        # A ticket of no epic has no page here: the label is fixed in the tracker, where the text points.
+        href = url_for("web.epic", key=epic_key) if epic_key else None
+        section.items.append(Item(f"{label.name} on {label.ticket_key}", href))
     return section
 
 
