@@ -13,6 +13,7 @@ from sqlalchemy import select
 from service.access import Permission, allows, roles_with
 from service.runtime import db
 from service.storage.models import ApiToken
+from service.web.same_site import same_site_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 SESSION_KEY = "token_name"
@@ -60,9 +61,7 @@ def sign_out() -> None:
 
 def safe_next(target: str | None) -> str:
     """Only a path on this site: an open redirect would let a link send people elsewhere after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("web.epics")
+    return same_site_path(target) or url_for("web.epics")
 
 
 def needs(permission: Permission) -> Callable[[F], F]:
