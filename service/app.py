@@ -30,8 +30,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["pvm"] = Runtime(settings, engine, make_session_factory(engine))
     app.teardown_appcontext(close_db)
 
-    from service import api, http_boundary, web, webhooks
+    from service import api, http_boundary, security_headers, transport, web, webhooks
 
+    transport.init_app(app, settings)
+    security_headers.init_app(app)
     http_boundary.init_app(app)
     web.init_app(app)
     api.init_app(app)
