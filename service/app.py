@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["pvm"] = Runtime(settings, engine, make_session_factory(engine))
     app.teardown_appcontext(close_db)
 
-    from service import api, http_boundary, security_headers, transport, web, webhooks
+    from service import api, http_boundary, rate_limits, security_headers, transport, web, webhooks
 
     transport.init_app(app, settings)
     security_headers.init_app(app)
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     web.init_app(app)
     api.init_app(app)
     webhooks.init_app(app)
+    rate_limits.init_app(app, settings)  # last: it wraps the views the blueprints registered
     logging.getLogger(__name__).debug("app created for %s", settings.env)
     return app
 

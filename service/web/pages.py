@@ -26,7 +26,7 @@ SOURCE = "web"
 HISTORY_LIMIT = 500
 
 
-ERROR_CODES = (400, 403, 404, 410)
+ERROR_CODES = (400, 403, 404, 410, 429)
 
 
 def shows_error_pages(blueprint: Blueprint) -> Blueprint:
