@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_limiter import Limiter, RouteLimit
 from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response
@@ -71,7 +71,9 @@ def _not_signed_in(response: Response) -> bool:
 
 
 def _token_refused(response: Response) -> bool:
-    return response.status_code == 401
+    # A request that presented no token at all guesses nothing (a browser opening /api/v1/log, a misconfigured
+    # client): only a token that was presented and refused counts.
+    return response.status_code == 401 and "Authorization" in request.headers
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -89,6 +89,13 @@ def test_bearer_token_failures_answer_429_in_json(strict) -> None:
     assert "Authorization: Bearer" in body["error"]
 
 
+def test_requests_without_a_token_guess_nothing_and_do_not_count(strict) -> None:
+    client = strict.test_client()
+    for _ in range(6):
+        assert client.get("/api/v1/log").status_code == 401
+    assert client.get("/api/v1/log", headers=auth("pvm_wrong")).status_code == 401
+
+
 def test_valid_tokens_never_use_up_the_failure_limit(strict) -> None:
     client = strict.test_client()
     headers = auth(token_for(strict, "auditor"))
