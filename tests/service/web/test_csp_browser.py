@@ -18,7 +18,7 @@ from tests.service.web.test_hypothesis_pages import BLOCK
 
 pytestmark = pytest.mark.browser
 
-EPIC = "jira:BEN-12"  # the round helper's epic, given a hypothesis block too
+EPIC = "jira:BEN-12"  # the epic of the round fixture, given a hypothesis block too
 
 
 @pytest.fixture

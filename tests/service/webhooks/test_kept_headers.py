@@ -1,4 +1,4 @@
-"""A delivery keeps only the headers that say what it is (event, delivery id, user agent, content type): an
+"""A delivery keeps only the headers that say what it is (event, delivery id, client name, content type): an
 allow-list, so a credential a proxy or client added on the way is never stored or shown by the API."""
 
 from __future__ import annotations
