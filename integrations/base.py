@@ -73,3 +73,6 @@ class Integration:
     identify: Identify
     normalise: Normalise
     make_client: MakeClient | None = None
+    # The headers naming the event and the delivery (lower case): kept with the stored delivery besides the
+    # client name and content type. Nothing else is kept (service/inbox/store.py says why).
+    delivery_headers: tuple[str, ...] = ()

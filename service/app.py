@@ -12,6 +12,7 @@ from service.config import ConfigError, Settings
 from service.domain.taxonomy import TaxonomyError, load_for
 from service.reactions import check_rules
 from service.runtime import Runtime, close_db
+from service.storage import private_files
 from service.storage.engine import make_engine, make_session_factory
 from service.valuelog.keys import development_key
 
@@ -32,12 +33,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["pvm"] = Runtime(settings, engine, make_session_factory(engine))
     app.teardown_appcontext(close_db)
 
-    from service import api, http_boundary, web, webhooks
+    from service import api, http_boundary, rate_limits, security_headers, transport, web, webhooks
 
+    transport.init_app(app, settings)
+    security_headers.init_app(app)
     http_boundary.init_app(app)
     web.init_app(app)
     api.init_app(app)
     webhooks.init_app(app)
+    rate_limits.init_app(app, settings)  # last: it wraps the views the blueprints registered
     logging.getLogger(__name__).debug("app created for %s", settings.env)
     return app
 
@@ -51,8 +55,15 @@ def check_taxonomy(settings: Settings) -> None:
 
 
 def prepare_instance_dir(path: Path) -> None:
+    """The folder holds the database, the development secret key and checkpoints: made readable by this user only.
+
+    A folder that exists already keeps its mode (an operator may share it on purpose); the files in it are private
+    anyway (service/storage/private_files.py)."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        existed = path.is_dir()
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not existed:
+            path.chmod(0o700)  # mkdir's mode is narrowed by the umask only, never widened; this makes it exact
         probe = path / ".write-test"
         probe.write_text("ok")
         probe.unlink()
@@ -67,6 +78,5 @@ def _development_secret(instance_dir: Path) -> str:
     """Outside production a key is made once and kept in the instance folder, so sessions survive restarts."""
     key_file = instance_dir / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(48))
-        key_file.chmod(0o600)
+        private_files.write_private(key_file, secrets.token_urlsafe(48))
     return key_file.read_text().strip()

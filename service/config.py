@@ -72,6 +72,13 @@ class Settings:
     checkpoint_file: Path | None = None  # each new signed checkpoint is also written here (outside the database)
     checkpoint_webhook_url: str | None = None  # ... and posted here
     checkpoint_issue: str | None = None  # ... and commented on this tracker issue, e.g. github:city/audit#1
+    # How many proxies in front of the web process set X-Forwarded-For/-Proto: only then are the client's address
+    # (rate limits) and TLS (HSTS, Secure cookies) read from those headers; 0 trusts none, as a client can forge them.
+    trusted_proxies: int = 0
+    # Rate limits per client address, in Flask-Limiter's notation ("10 per minute; 100 per day"); see rate_limits.py.
+    signin_rate_limit: str = "10 per minute; 100 per day"  # failed sign-ins on /signin
+    token_failure_rate_limit: str = "20 per minute; 300 per day"  # API requests with an unknown or revoked token
+    checkin_form_rate_limit: str = "30 per minute"  # requests to the public check-in answer form
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -147,6 +154,7 @@ class Settings:
                 "find yours in Jira under Settings > Issues > Custom fields (the id is in the field's edit URL)."
             )
         report_issues = _report_issues(get("PVM_REPORT_ISSUES"))
+        trusted_proxies = _count(get("PVM_TRUSTED_PROXIES"), "PVM_TRUSTED_PROXIES", 0, 10)
         allow_unsigned = (get("PVM_ALLOW_UNSIGNED_WEBHOOKS") or "").lower()
         if allow_unsigned not in ("", "0", "1", "true", "false", "yes", "no"):
             raise ConfigError("PVM_ALLOW_UNSIGNED_WEBHOOKS must be 1/true/yes or 0/false/no.")
@@ -215,6 +223,14 @@ class Settings:
             checkpoint_file=Path(checkpoint_file).expanduser().resolve() if checkpoint_file else None,
             checkpoint_webhook_url=checkpoint_webhook,
             checkpoint_issue=checkpoint_issue,
+            trusted_proxies=trusted_proxies,
+            signin_rate_limit=_rate_limit(get("PVM_SIGNIN_RATE_LIMIT"), "PVM_SIGNIN_RATE_LIMIT", cls.signin_rate_limit),
+            token_failure_rate_limit=_rate_limit(
+                get("PVM_TOKEN_FAILURE_RATE_LIMIT"), "PVM_TOKEN_FAILURE_RATE_LIMIT", cls.token_failure_rate_limit
+            ),
+            checkin_form_rate_limit=_rate_limit(
+                get("PVM_CHECKIN_FORM_RATE_LIMIT"), "PVM_CHECKIN_FORM_RATE_LIMIT", cls.checkin_form_rate_limit
+            ),
         )
         settings.check_production()
         return settings
@@ -310,6 +326,31 @@ def _rate(value: str | None, name: str, default: float) -> float:
     if not 0.01 <= rate <= 1000:
         raise ConfigError(f"{name} must be a number of sends per second from 0.01 to 1000, got {value!r}.")
     return rate
+
+
+def _count(value: str | None, name: str, default: int, most: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) > most:
+        raise ConfigError(f"{name} must be a whole number from 0 to {most}, got {value!r}.")
+    return int(value)
+
+
+def _rate_limit(value: str | None, name: str, default: str) -> str:
+    """A limit in Flask-Limiter's notation, checked here so that a typo stops the start rather than every request."""
+    if value is None:
+        return default
+    from limits import parse_many  # the notation's own parser, so what passes here is what Flask-Limiter reads
+
+    try:
+        parsed = parse_many(value)
+    except ValueError:
+        parsed = []
+    if not parsed or any(item.amount < 1 for item in parsed):
+        raise ConfigError(
+            f"{name} must be one or more limits such as '10 per minute' or '10/minute; 100/day', got {value!r}."
+        )
+    return value
 
 
 def _check_database_url(url: str) -> None:

@@ -22,4 +22,5 @@ integration = Integration(
     identify=webhook.identify,
     normalise=events.normalise,
     make_client=make_client,
+    delivery_headers=("x-github-event", "x-github-delivery"),
 )

@@ -13,4 +13,5 @@ integration = Integration(
     identify=webhook.identify,
     normalise=events.normalise,
     make_client=client.make_client,
+    delivery_headers=("x-gitlab-event", "x-gitlab-event-uuid"),
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -14,8 +14,11 @@ from service.inbox import group_commit
 from service.runtime import Runtime
 from service.storage.models import Delivery
 
-# Never stored: they carry or prove a secret, and replaying a stored delivery does not re-verify it.
-_SECRET_HEADERS = frozenset({"authorization", "cookie", "x-hub-signature", "x-hub-signature-256", "x-gitlab-token"})
+# Kept for every tracker, besides the headers its integration names (`Integration.delivery_headers`: the event and
+# the delivery id). An allow-list, not a deny-list: whatever a proxy or a client adds on the way (Authorization,
+# Proxy-Authorization, X-Api-Key, cookies, signatures) may carry a secret, and a stored delivery is shown to every
+# reader of the API; a list of what to drop would always miss the next such header.
+COMMON_HEADERS = ("content-type", "user-agent")
 
 
 @dataclass(frozen=True)
@@ -29,8 +32,10 @@ def body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name.lower(): value for name, value in headers.items() if name.lower() not in _SECRET_HEADERS}
+def kept_headers(headers: Mapping[str, str], delivery_headers: Iterable[str] = ()) -> dict[str, str]:
+    """The headers stored with a delivery: the common ones and the tracker's `delivery_headers`, nothing else."""
+    wanted = {*COMMON_HEADERS, *(name.lower() for name in delivery_headers)}
+    return {name.lower(): value for name, value in headers.items() if name.lower() in wanted}
 
 
 def store(
@@ -42,11 +47,13 @@ def store(
     body: bytes,
     ignored: str | None = None,
     partition_key: str | None = None,
+    delivery_headers: Iterable[str] = (),
 ) -> Stored:
     """Insert the delivery and commit (durably) before returning. A second copy (same source and id) is detected
     by the unique constraint, so two concurrent copies count once whichever commits first.
 
-    `partition_key` names the subject whose deliveries are processed one at a time, in order (`payloads.subject_of`).
+    Of `headers`, only the common ones and `delivery_headers` (the integration's) are kept. `partition_key` names the
+    subject whose deliveries are processed one at a time, in order (`payloads.subject_of`).
     """
     digest = body_hash(body)
     delivery_id = identity.delivery_id or f"sha256:{digest}"
@@ -56,7 +63,7 @@ def store(
         "delivery_id": delivery_id,
         "event": identity.event,
         "action": identity.action,
-        "headers": kept_headers(headers),
+        "headers": kept_headers(headers, delivery_headers),
         "body": body,
         "body_sha256": digest,
         # Understood-and-ignored deliveries are still stored for the record, already in their final status.

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import ConfigError, Settings, redact_url
+from service.storage import private_files
 
 # How every SQLite transaction starts (see _on_begin); intake's batch writer, which drives the driver directly,
 # starts its transactions the same way.
@@ -33,6 +34,9 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     except Exception as exc:  # SQLAlchemy raises ArgumentError with a terse text
         raise ConfigError(f"DATABASE_URL is malformed ({redact_url(settings.database_url)}): {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
+        database_file = private_files.sqlite_path(parsed.database)
+        if database_file is not None:
+            private_files.make_sqlite_private(database_file)
         return _sqlite_engine(url, **kwargs)
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("connect_args", {"connect_timeout": 5})

@@ -267,6 +267,14 @@ def _receipt(prompt: CheckinPrompt) -> receipts.Receipt | None:
     return receipts.for_answer(db(), answer.round_id, answer.id) if answer else None
 
 
+@bp.errorhandler(429)
+def _too_many(exc: Any) -> Response:
+    """The rate limit of the form (service/rate_limits.py): a page in the stakeholder's words, not the staff's error
+    page, and nothing read from the link (an address that floods the form learns nothing from the answer)."""
+    page = render_template("answer_busy.html", message=getattr(exc, "description", None) or str(exc))
+    return display.private(Response(page, 429, mimetype="text/html"))
+
+
 @bp.errorhandler(CSRFError)
 def _form_expired(exc: CSRFError) -> Response:
     """A form left open past its token's lifetime, or a browser that dropped the cookie: the answer comes back

@@ -23,9 +23,12 @@ def when(moment: datetime | None, empty: str = "not set") -> str:
 
 def private(response: Response) -> Response:
     """A page with a capability or personal data in it: never cached, never indexed, its address never sent on as a
-    referrer (the answer link is in the address), and no script may run in it."""
+    referrer to another site (the answer link is in the address), and no script may run in it.
+
+    `same-origin`, not `no-referrer`: the page's own form posts back to this site, and behind TLS Flask-WTF refuses
+    a post whose Referer is missing (its check that the form came from this site)."""
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Content-Security-Policy"] = STRICT_POLICY
     return response

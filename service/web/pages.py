@@ -15,9 +15,10 @@ from service.domain.taxonomy import Taxonomy
 from service.hypotheses import commands
 from service.hypotheses.schema import HypothesisInvalid, Problem, validate
 from service.hypotheses.vocabulary import current_taxonomy
-from service.runtime import db
+from service.runtime import db, runtime
 from service.scopes import Scope
 from service.storage.models import CheckinRound, Epic, Hypothesis, Reading, Ticket, ValueLogEntry
+from service.web import tracker_links
 from service.web.forms import HypothesisForm, SignInForm, SignOutForm
 from service.web.people import current_person, needs, safe_next, shown, sign_in, sign_out, where
 
@@ -26,7 +27,7 @@ SOURCE = "web"
 HISTORY_LIMIT = 500
 
 
-ERROR_CODES = (400, 403, 404, 410, 422)
+ERROR_CODES = (400, 403, 404, 410, 422, 429)
 
 
 def shows_error_pages(blueprint: Blueprint) -> Blueprint:
@@ -40,6 +41,12 @@ def shows_error_pages(blueprint: Blueprint) -> Blueprint:
 @bp.app_context_processor
 def _people() -> dict[str, Any]:
     return {"person": current_person(), "signout_form": SignOutForm(), "Permission": Permission}
+
+
+@bp.app_template_global("tracker_link")
+def _tracker_link(key: str, url: str | None) -> str | None:
+    """A ticket's address when it may be a link (service/web/tracker_links.py), else None."""
+    return tracker_links.tracker_link(key, url, runtime().settings)
 
 
 @bp.app_template_filter("number")
@@ -74,6 +81,20 @@ def _leaves(path: str, old: Any, new: Any) -> list[tuple[str, str, str]]:
 def _changed(changes: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(field path, old, new) for each changed value in a log entry's `changes`."""
     return [leaf for name, c in changes.items() for leaf in _leaves(name, c.get("old"), c.get("new"))]
+
+
+@bp.get("/dimensions.css")
+def dimension_colours() -> Response:
+    """Each dimension chip's colour as a class: a stylesheet from this site, where a style="" attribute would need
+    the Content-Security-Policy to allow inline style (service/security_headers.py)."""
+    # Slugs are lower-case letters, digits and hyphens and colours six hex digits (checked when the taxonomy loads),
+    # so neither can break out of the rule.
+    rules = "".join(
+        f".chip.dimension-{d.slug} {{ border-color: #{d.colour}; }}\n" for d in current_taxonomy().dimensions.values()
+    )
+    response = Response(rules, mimetype="text/css")
+    response.headers["Cache-Control"] = "public, max-age=300"  # the taxonomy changes only with a restart
+    return response
 
 
 @bp.route("/signin", methods=["GET", "POST"])

@@ -15,6 +15,7 @@ from service.access import Permission, allows, roles_with
 from service.runtime import db, runtime
 from service.scopes import Scope
 from service.storage.models import ApiToken
+from service.web.same_site import same_site_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -57,14 +58,10 @@ def where(query: Any, condition: Callable[[Scope], Any]) -> Any:
 
 
 def harden_session_cookie(app: Flask) -> None:
-    """The sign-in cookie: out of reach of page scripts (HttpOnly), not sent with another site's requests but for
-    top-level links into this one (SameSite=Lax: a link from a tracker or an e-mail keeps you signed in; forms carry a
-    CSRF token anyway), and, when the service's address is https (`PVM_BASE_URL`), sent over TLS only (Secure)."""
-    app.config.update(
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=runtime(app).settings.base_url.startswith("https://"),
-    )
+    """The sign-in cookie is also `Secure` whenever the service's own address is https (`PVM_BASE_URL`), even for a
+    request that reached it over plain HTTP through a proxy nobody declared (service/transport.py sets HttpOnly and
+    SameSite=Lax, and Secure for every request that came over TLS)."""
+    app.config["SESSION_COOKIE_SECURE"] = runtime(app).settings.base_url.startswith("https://")
 
 
 def current_person() -> Person | None:
@@ -94,9 +91,7 @@ def sign_out() -> None:
 
 def safe_next(target: str | None) -> str:
     """Only a path on this site: an open redirect would let a link send people elsewhere after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("web.epics")
+    return same_site_path(target) or url_for("web.epics")
 
 
 def needs(permission: Permission) -> Callable[[F], F]:

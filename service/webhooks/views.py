@@ -69,6 +69,7 @@ def receive(name: str) -> tuple[Response, int]:
             body=body,
             ignored=ignored,
             partition_key=subject_of(outcome),
+            delivery_headers=integration.delivery_headers,
         )
     except (OperationalError, ProgrammingError, OSError) as exc:  # OSError: SQLite's file or its lock file
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]

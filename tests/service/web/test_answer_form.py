@@ -79,7 +79,8 @@ def test_the_form_shows_the_hypothesis_in_plain_words_and_every_score_with_its_w
     assert not re.search(r"<script|<style|\sstyle=|\son[a-z]+=", page, re.IGNORECASE)
     assert "script-src" not in response.headers["Content-Security-Policy"]
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
-    assert response.headers["Referrer-Policy"] == "no-referrer"  # the link is a capability: never sent on
+    # The link is a capability: never sent on to another site (only back here, where the form's own post needs it).
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["Cache-Control"] == "no-store"
 
 
