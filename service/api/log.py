@@ -69,9 +69,9 @@ def proof_answer(make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 @requires(Permission.READ)
 def log_proof(seq: int) -> dict[str, Any]:
     """Inclusion proof of one entry in the tree of `?size=` entries (default: the newest signed checkpoint)."""
-    shown(
-        db().get(ValueLogEntry, seq), f"no value-log entry {seq} in this token's scope; list them with GET /api/v1/log"
-    )
+    # A missing entry and one outside the token's projects get the same answer.
+    missing = f"there is no entry with seq {seq} in this token's scope; list them with GET /api/v1/log"
+    shown(db().get(ValueLogEntry, seq), missing)
     size = size_arg("size")
     return proof_answer(lambda: inclusion_proof(db(), runtime().settings, seq, size))
 
