@@ -59,6 +59,8 @@ class Settings:
     rules_dir: Path | None = None
     outbound: str = "send"
     tracker_timeout: float = 20.0  # seconds to wait for a tracker's answer (read timeout of every outbound call)
+    # How long a worker's claim on a delivery or an outbox row holds: a killed worker's work waits this long.
+    worker_lease: float = 300.0
     max_webhook_bytes: int = 25 * 1024 * 1024
 
     def __post_init__(self) -> None:
@@ -113,6 +115,14 @@ class Settings:
                 raise ConfigError(f"{name} must be an http(s) URL, got {value!r}.")
         tracker_timeout = _seconds(get("PVM_TRACKER_TIMEOUT"), "PVM_TRACKER_TIMEOUT", 20.0)
         outbound_timeout = _seconds(get("PVM_OUTBOUND_TIMEOUT"), "PVM_OUTBOUND_TIMEOUT", 10.0)
+        worker_lease = _seconds(get("PVM_WORKER_LEASE"), "PVM_WORKER_LEASE", 300.0, low=10, high=3600)
+        if worker_lease < 3 * tracker_timeout:
+            # An outbox send makes a few tracker calls under one lease; a lease running out mid-send would hand
+            # the row to another worker while the first may still post.
+            raise ConfigError(
+                f"PVM_WORKER_LEASE ({worker_lease:g} s) must be at least three times PVM_TRACKER_TIMEOUT "
+                f"({tracker_timeout:g} s): a send makes a few tracker calls under one lease."
+            )
         email_rate = _rate(get("PVM_EMAIL_PER_SECOND"), "PVM_EMAIL_PER_SECOND", 10.0)
         webhook_rate = _rate(get("PVM_WEBHOOK_PER_SECOND"), "PVM_WEBHOOK_PER_SECOND", 10.0)
         allowed_hosts = tuple(
@@ -168,6 +178,7 @@ class Settings:
             rules_dir=Path(rules_dir).resolve() if rules_dir else None,
             outbound=outbound,
             tracker_timeout=tracker_timeout,
+            worker_lease=worker_lease,
         )
         settings.check_production()
         return settings
@@ -187,15 +198,15 @@ class Settings:
             raise ConfigError("PVM_ALLOW_UNSIGNED_WEBHOOKS cannot be on when PVM_ENV=production; unset it.")
 
 
-def _seconds(value: str | None, name: str, default: float) -> float:
+def _seconds(value: str | None, name: str, default: float, low: float = 1, high: float = 300) -> float:
     if value is None:
         return default
     try:
         seconds = float(value)
     except ValueError:
         seconds = 0.0
-    if not 1 <= seconds <= 300:
-        raise ConfigError(f"{name} must be a number of seconds from 1 to 300, got {value!r}.")
+    if not low <= seconds <= high:
+        raise ConfigError(f"{name} must be a number of seconds from {low:g} to {high:g}, got {value!r}.")
     return seconds
 
 
