@@ -143,13 +143,20 @@ def gunicorn(
     return process
 
 
-def worker(env: dict[str, str], number: int) -> subprocess.Popen[bytes]:
-    """One `pvm worker`, as the Procfile's `worker` role runs it."""
+def worker(env: dict[str, str], number: int, wait: bool = False) -> subprocess.Popen[bytes]:
+    """One `pvm worker`, as the Procfile's `worker` role runs it; `wait`: until it says it started (on a loaded
+    machine its start takes seconds, and it refuses to start while the database is unreachable)."""
     log_path = Path(env["PVM_INSTANCE_DIR"]) / f"worker-{number}.log"
     with log_path.open("ab") as log_file:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [str(BIN / "pvm"), "worker"], env=env, cwd=ROOT, stderr=log_file, stdout=log_file, start_new_session=True
         )
+    deadline = time.monotonic() + 60
+    while wait and "worker started" not in log_path.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"pvm worker did not start: {log_path.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.1)
+    return process
 
 
 def gunicorn_workers(master: subprocess.Popen[bytes]) -> list[int]:
