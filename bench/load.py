@@ -130,7 +130,6 @@ class Sender:
             return item
 
     def _loop(self) -> None:
-        conn: http.client.HTTPConnection | None = None
         while (item := self._take()) is not None:
             delay = self.started + item.at - time.monotonic()
             if delay > 0:
@@ -138,21 +137,18 @@ class Sender:
             item.sent_late = max(0.0, -delay)
             deadline = time.monotonic() + self.give_up_after
             while time.monotonic() < deadline:
+                # A connection per request, as trackers open them: a kept-alive one that the server closed while
+                # idle would fail the next request and count as a fault that was the client's own.
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
                 try:
-                    if conn is None:
-                        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                    conn.request("POST", item.path, body=item.body, headers=item.headers)
+                    conn.request("POST", item.path, body=item.body, headers={**item.headers, "Connection": "close"})
                     response = conn.getresponse()
                     response.read()
                     status = response.status
-                    if response.getheader("Connection", "").lower() == "close":
-                        conn.close()
-                        conn = None
                 except (OSError, http.client.HTTPException):
                     status = 0
-                    if conn is not None:
-                        conn.close()
-                    conn = None
+                finally:
+                    conn.close()
                 item.answers.append(status)
                 if 200 <= status < 300 or 400 <= status < 500:
                     break
