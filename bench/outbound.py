@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import create_engine, func, select
 
 from bench import fleet
+from bench.load import bare_ceiling
 from service.config import Settings
 from service.outbox.queue import enqueue
 from service.storage.engine import make_engine, make_session_factory, normalise_url
@@ -220,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(
         f"bench.outbound: {count} GitHub actions (comments, labels) by 2 pvm workers on PostgreSQL against a stand-in "
-        f"answering, one write in {args.every}, in turn: {', '.join(FAULTS)}",
+        f"answering, one write in {args.every}, in turn: {', '.join(FAULTS)}; the bare route under wrk here: "
+        f"{bare_ceiling(2):,.0f}/s",
         flush=True,
     )
     started = time.monotonic()

@@ -24,7 +24,7 @@ import time
 from sqlalchemy import create_engine, func, select
 
 from bench import fleet
-from bench.load import Sender, deliveries
+from bench.load import Sender, bare_ceiling, deliveries
 from service.storage.engine import normalise_url
 from service.storage.models import Delivery
 
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         return profile(count, seed)
     print(
         f"bench.scale: {count} deliveries per run, stored first, then drained; {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f}",
+        f"load average {os.getloadavg()[0]:.1f}; the bare route under wrk here: {bare_ceiling(2):,.0f}/s",
         flush=True,
     )
     runs = [("postgresql", int(n)) for n in args.workers.split(",")] + [("sqlite", 1)]
