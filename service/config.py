@@ -50,6 +50,8 @@ class Settings:
     email_per_second: float = 10.0  # check-in e-mails sent per second, across all workers
     webhook_per_second: float = 10.0  # outbound check-in webhooks per second, likewise
     outbound_timeout: float = 10.0  # seconds an outbound webhook or a pulled reading may take
+    # How long a worker's claim on a delivery or an outbox row holds: a killed worker's work waits this long.
+    worker_lease: float = 300.0
     base_url: str = "http://127.0.0.1:8000"
     # Jira keeps story points in a custom field whose id differs per site (Cloud's "Story point estimate" is
     # customfield_10016; Data Center's "Story Points" is often customfield_10002).
@@ -59,8 +61,6 @@ class Settings:
     rules_dir: Path | None = None
     outbound: str = "send"
     tracker_timeout: float = 20.0  # seconds to wait for a tracker's answer (read timeout of every outbound call)
-    # How long a worker's claim on a delivery or an outbox row holds: a killed worker's work waits this long.
-    worker_lease: float = 300.0
     max_webhook_bytes: int = 25 * 1024 * 1024
 
     def __post_init__(self) -> None:
@@ -172,13 +172,13 @@ class Settings:
             email_per_second=email_rate,
             webhook_per_second=webhook_rate,
             outbound_timeout=outbound_timeout,
+            worker_lease=worker_lease,
             base_url=(get("PVM_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
             jira_story_points_field=points_field,
             report_issues=report_issues,
             rules_dir=Path(rules_dir).resolve() if rules_dir else None,
             outbound=outbound,
             tracker_timeout=tracker_timeout,
-            worker_lease=worker_lease,
         )
         settings.check_production()
         return settings
