@@ -2,7 +2,7 @@
 by one on the SQLite default.
 
     python -m bench.scale            # 600 deliveries per run
-    python -m bench.scale --quick    # 150 per run
+    python -m bench.scale --quick    # 80 per run (about 2 minutes)
     python -m bench.scale --profile  # one worker in this process under cProfile: where a delivery's time goes
 
 Each run stores the same kind of backlog first (signed GitHub and Jira deliveries through gunicorn, workers
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--timeout", type=float, default=None, help="seconds a drain may take")
     args = parser.parse_args(argv)
-    count = args.count or (150 if args.quick else 600)
+    count = args.count or (80 if args.quick else 600)
     timeout = args.timeout or (120.0 if args.quick else 600.0)
     seed = int(time.time()) % 100_000
     if args.profile:
