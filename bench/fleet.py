@@ -1,7 +1,8 @@
 """The processes the benchmarks run, as the Procfile runs them: a throw-away database, gunicorn, `pvm worker`.
 
 Everything listens on 127.0.0.1 only. PostgreSQL databases are made for one run and dropped after it
-(PVM_BENCH_POSTGRES_URL names the server, default postgres@127.0.0.1:5432/test).
+(PVM_BENCH_POSTGRES_URL names the server, default postgres@127.0.0.1:5432/test). The run's folder (the SQLite file,
+the servers' and workers' logs) is removed afterwards unless PVM_BENCH_KEEP=1, which prints where it is.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -84,6 +86,10 @@ def database(engine_name: str) -> Iterator[Database]:
     finally:
         if pg_name:
             drop_postgres_database(pg_name)
+        if os.environ.get("PVM_BENCH_KEEP") == "1":
+            print(f"  (logs of the {engine_name} run kept in {instance})", flush=True)
+        else:
+            shutil.rmtree(instance, ignore_errors=True)
 
 
 def drop_postgres_database(name: str) -> None:
