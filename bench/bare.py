@@ -10,3 +10,8 @@ app = Flask(__name__)
 @app.post("/webhooks/github")
 def receive() -> tuple[dict[str, str], int]:
     return {"message": "stored"}, 202
+
+
+@app.get("/healthz")
+def healthz() -> tuple[str, int]:
+    return "ok", 200

@@ -55,6 +55,8 @@ class Settings:
     email_per_second: float = 10.0  # check-in e-mails sent per second, across all workers
     webhook_per_second: float = 10.0  # outbound check-in webhooks per second, likewise
     outbound_timeout: float = 10.0  # seconds an outbound webhook or a pulled reading may take
+    # How long a worker's claim on a delivery or an outbox row holds: a killed worker's work waits this long.
+    worker_lease: float = 300.0
     base_url: str = "http://127.0.0.1:8000"
     # Jira keeps story points in a custom field whose id differs per site (Cloud's "Story point estimate" is
     # customfield_10016; Data Center's "Story Points" is often customfield_10002).
@@ -134,6 +136,14 @@ class Settings:
                 raise ConfigError(f"{name} must be an http(s) URL, got {value!r}.")
         tracker_timeout = _seconds(get("PVM_TRACKER_TIMEOUT"), "PVM_TRACKER_TIMEOUT", 20.0)
         outbound_timeout = _seconds(get("PVM_OUTBOUND_TIMEOUT"), "PVM_OUTBOUND_TIMEOUT", 10.0)
+        worker_lease = _seconds(get("PVM_WORKER_LEASE"), "PVM_WORKER_LEASE", 300.0, low=10, high=3600)
+        if worker_lease < 3 * tracker_timeout:
+            # An outbox send makes a few tracker calls under one lease; a lease running out mid-send would hand
+            # the row to another worker while the first may still post.
+            raise ConfigError(
+                f"PVM_WORKER_LEASE ({worker_lease:g} s) must be at least three times PVM_TRACKER_TIMEOUT "
+                f"({tracker_timeout:g} s): a send makes a few tracker calls under one lease."
+            )
         email_rate = _rate(get("PVM_EMAIL_PER_SECOND"), "PVM_EMAIL_PER_SECOND", 10.0)
         webhook_rate = _rate(get("PVM_WEBHOOK_PER_SECOND"), "PVM_WEBHOOK_PER_SECOND", 10.0)
         allowed_hosts = tuple(
@@ -212,6 +222,7 @@ class Settings:
             email_per_second=email_rate,
             webhook_per_second=webhook_rate,
             outbound_timeout=outbound_timeout,
+            worker_lease=worker_lease,
             base_url=(get("PVM_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
             jira_story_points_field=points_field,
             report_issues=report_issues,
@@ -283,15 +294,15 @@ def parse_signing_key(value: str) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
-def _seconds(value: str | None, name: str, default: float) -> float:
+def _seconds(value: str | None, name: str, default: float, low: float = 1, high: float = 300) -> float:
     if value is None:
         return default
     try:
         seconds = float(value)
     except ValueError:
         seconds = 0.0
-    if not 1 <= seconds <= 300:
-        raise ConfigError(f"{name} must be a number of seconds from 1 to 300, got {value!r}.")
+    if not low <= seconds <= high:
+        raise ConfigError(f"{name} must be a number of seconds from {low:g} to {high:g}, got {value!r}.")
     return seconds
 
 

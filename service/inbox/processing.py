@@ -161,7 +161,7 @@ def _fail(runtime: Runtime, item: Claim, error: str, *, permanent: bool = False)
 
 def process_due(runtime: Runtime) -> int:
     """One bounded batch for the worker: claim, then process each claimed delivery in its own transaction."""
-    claims = claim(runtime)
+    claims = claim(runtime, lease=timedelta(seconds=runtime.settings.worker_lease))
     for item in claims:
         process(runtime, item)
     return len(claims)

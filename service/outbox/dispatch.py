@@ -393,5 +393,5 @@ def dispatch_due(runtime: Runtime) -> int:
     """The worker's outbox drain: one bounded pass, returns how many rows it settled or sent."""
     # One dispatcher per runtime, living as long as it, so built clients are reused between passes.
     if runtime.outbox_dispatcher is None:
-        runtime.outbox_dispatcher = Dispatcher(runtime)
+        runtime.outbox_dispatcher = Dispatcher(runtime, lease=timedelta(seconds=runtime.settings.worker_lease))
     return runtime.outbox_dispatcher.dispatch_due()
