@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
 from rules.facts import split_parameter
 from service.domain.events import Event
@@ -28,6 +28,36 @@ from service.storage.models import (
 # "Active" in the framework's sense: a hypothesis still being pursued (DESIGN.md statuses).
 ACTIVE_STATUSES = ("proposed", "active")
 _MEMBERSHIP_KINDS = (Kind.ITERATION_JOINED, Kind.ITERATION_LEFT)
+
+# The statements asked on every answer (the rules over `checkin.answered`), built once with their parameters.
+_GROUP_MEANS = (
+    select(CheckinAnswer.group, func.avg(CheckinAnswer.score))
+    .join(CheckinRound, CheckinRound.id == CheckinAnswer.round_id)
+    # A person's latest answer in a round counts; the earlier ones are kept for the record only.
+    .where(CheckinRound.iteration_key == bindparam("iteration"), CheckinAnswer.current.is_(True))
+    .group_by(CheckinAnswer.group)
+)
+_GROUP_MEANS_OF = _GROUP_MEANS.where(CheckinRound.hypothesis_id.in_(bindparam("hypotheses", expanding=True)))
+_STARTED = func.coalesce(Iteration.start_at, Iteration.created_at)
+_CURRENT = aliased(Iteration)
+_CURRENT_STARTED = (
+    select(func.coalesce(_CURRENT.start_at, _CURRENT.created_at))
+    .where(_CURRENT.key == bindparam("iteration"))
+    .scalar_subquery()
+)
+_PREVIOUS_ITERATION = (
+    select(Iteration.key)
+    .join(CheckinRound, CheckinRound.iteration_key == Iteration.key)
+    .join(CheckinAnswer, CheckinAnswer.round_id == CheckinRound.id)
+    .where(
+        Iteration.key != bindparam("iteration"),
+        CheckinRound.hypothesis_id.in_(bindparam("hypotheses", expanding=True)),
+        _STARTED < _CURRENT_STARTED,  # earlier than the iteration asked about; no row when that one is unknown
+    )
+    .group_by(Iteration.key, _STARTED)
+    .order_by(_STARTED.desc())
+    .limit(1)
+)
 
 
 class UnknownFact(KeyError):
@@ -250,41 +280,26 @@ class SqlFacts:
     def _group_means(self, iteration: str | None, hypotheses: list[int] | None = None) -> dict[str, float]:
         if not iteration:
             return {}
-        query = (
-            select(CheckinAnswer.group, func.avg(CheckinAnswer.score))
-            .join(CheckinRound, CheckinRound.id == CheckinAnswer.round_id)
-            # A person's latest answer in a round counts; the earlier ones are kept for the record only.
-            .where(CheckinRound.iteration_key == iteration, CheckinAnswer.current.is_(True))
-            .group_by(CheckinAnswer.group)
-        )
-        if hypotheses is not None:
-            query = query.where(CheckinRound.hypothesis_id.in_(hypotheses))
+        if hypotheses is None:
+            rows = self.session.execute(_GROUP_MEANS, {"iteration": iteration})
+        else:
+            rows = self.session.execute(_GROUP_MEANS_OF, {"iteration": iteration, "hypotheses": hypotheses})
         # PostgreSQL's avg() of integers is a Decimal, SQLite's a float: one type for rules and templates.
-        return {group: float(mean) for group, mean in self.session.execute(query) if mean is not None}
+        return {group: float(mean) for group, mean in rows if mean is not None}
 
     def _previous_iteration(self, iteration: str, hypotheses: list[int]) -> str | None:
         """The latest earlier iteration that has answers about the same hypotheses."""
-        current = self.session.get(Iteration, iteration)
-        if current is None or not hypotheses:
+        if not hypotheses:
             return None
-        ordering = func.coalesce(Iteration.start_at, Iteration.created_at)
-        current_at = current.start_at or current.created_at
-        return self.session.scalar(
-            select(Iteration.key)
-            .join(CheckinRound, CheckinRound.iteration_key == Iteration.key)
-            .join(CheckinAnswer, CheckinAnswer.round_id == CheckinRound.id)
-            .where(Iteration.key != iteration, CheckinRound.hypothesis_id.in_(hypotheses), ordering < current_at)
-            .group_by(Iteration.key, ordering)
-            .order_by(ordering.desc())
-            .limit(1)
-        )
+        return self.session.scalar(_PREVIOUS_ITERATION, {"iteration": iteration, "hypotheses": hypotheses})
 
     def _drops(self) -> dict[str, float]:
         def compute() -> dict[str, float]:
             iteration = self.get("iteration.key")
             if not iteration:
                 return {}
-            hypotheses = self._answer_scope() or list(
+            scope = self._answer_scope()
+            hypotheses = scope or list(
                 self.session.scalars(
                     select(CheckinRound.hypothesis_id).where(CheckinRound.iteration_key == iteration).distinct()
                 )
@@ -292,7 +307,8 @@ class SqlFacts:
             previous = self._previous_iteration(iteration, hypotheses)
             if previous is None:
                 return {}
-            now_means = self._group_means(iteration, hypotheses)
+            # With the event's own hypothesis as scope these are `iteration.group_means`, maybe asked already.
+            now_means = self.get("iteration.group_means") if scope else self._group_means(iteration, hypotheses)
             before = self._group_means(previous, hypotheses)
             return {group: before[group] - mean for group, mean in now_means.items() if group in before}
 
