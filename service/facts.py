@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Executable, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from rules.facts import split_parameter
@@ -131,6 +131,13 @@ class SqlFacts:
         return self._parametric[found[0].name](found[1])
 
     # --- what the event is about ---------------------------------------------------------------------------
+
+    def _rows(self, statement: Executable, parameters: dict[str, Any]) -> Sequence[Any]:
+        """Rows of a column query, run on the connection: the ORM's per-statement work buys nothing for plain
+        values. Flushed first, as the session's autoflush would, so the facts see this transaction's changes."""
+        if self.session.autoflush:
+            self.session.flush()
+        return self.session.connection().execute(statement, parameters).all()
 
     def _memo(self, name: str, compute: Callable[[], Any]) -> Any:
         key = f"_{name}"
@@ -281,17 +288,18 @@ class SqlFacts:
         if not iteration:
             return {}
         if hypotheses is None:
-            rows = self.session.execute(_GROUP_MEANS, {"iteration": iteration})
+            rows = self._rows(_GROUP_MEANS, {"iteration": iteration})
         else:
-            rows = self.session.execute(_GROUP_MEANS_OF, {"iteration": iteration, "hypotheses": hypotheses})
+            rows = self._rows(_GROUP_MEANS_OF, {"iteration": iteration, "hypotheses": hypotheses})
         # PostgreSQL's avg() of integers is a Decimal, SQLite's a float: one type for rules and templates.
-        return {group: float(mean) for group, mean in rows if mean is not None}
+        return {row[0]: float(row[1]) for row in rows if row[1] is not None}
 
     def _previous_iteration(self, iteration: str, hypotheses: list[int]) -> str | None:
         """The latest earlier iteration that has answers about the same hypotheses."""
         if not hypotheses:
             return None
-        return self.session.scalar(_PREVIOUS_ITERATION, {"iteration": iteration, "hypotheses": hypotheses})
+        found = self._rows(_PREVIOUS_ITERATION, {"iteration": iteration, "hypotheses": hypotheses})
+        return str(found[0][0]) if found else None
 
     def _drops(self) -> dict[str, float]:
         def compute() -> dict[str, float]:

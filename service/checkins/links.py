@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Literal
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -26,7 +27,13 @@ Problem = Literal["tampered", "expired", "used", "closed"]
 def _signer(settings: Settings) -> URLSafeSerializer:
     if not settings.secret_key:
         raise RuntimeError("no secret key: create_app sets one (PVM_SECRET_KEY, or the instance folder's)")
-    return URLSafeSerializer(settings.secret_key, salt=_SALT)
+    return _serializer(settings.secret_key)
+
+
+@lru_cache(maxsize=4)
+def _serializer(secret_key: str) -> URLSafeSerializer:
+    # One per key, not one per link: a round's batch signs a link for every person in it.
+    return URLSafeSerializer(secret_key, salt=_SALT)
 
 
 def token(settings: Settings, prompt: CheckinPrompt) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parseaddr
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -143,7 +143,7 @@ def _message_for(session: Session, settings: Settings, prompt_id: int, reminder:
         "scores": scores,
         "deadline_text": _deadline_text(round_.deadline),
         "link": link,
-        "contact": parseaddr(settings.mail_from)[1] or settings.mail_from,
+        "contact": _contact(settings.mail_from),
     }
     data = {
         "round": round_.id,
@@ -170,6 +170,12 @@ def _message_for(session: Session, settings: Settings, prompt_id: int, reminder:
         context=context,
         data=data,
     )
+
+
+@lru_cache(maxsize=4)
+def _contact(mail_from: str) -> str:
+    # The address people may write back to; parsed once, not for every message of a batch.
+    return parseaddr(mail_from)[1] or mail_from
 
 
 @cache

@@ -128,11 +128,7 @@ def _head(session: Session) -> tuple[int, str] | None:
     known = _appending(session)
     if known is not None and known.head is not None:
         return known.head
-    row = (
-        session.connection()
-        .execute(select(ValueLogEntry.seq, ValueLogEntry.hash).order_by(ValueLogEntry.seq.desc()).limit(1))
-        .first()
-    )
+    row = session.connection().execute(_HEAD).first()
     head = (row.seq, row.hash) if row is not None else None
     if head is not None:
         _remember_head(session, head)
