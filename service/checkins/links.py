@@ -37,12 +37,21 @@ def _serializer(secret_key: str) -> URLSafeSerializer:
 
 
 def token(settings: Settings, prompt: CheckinPrompt) -> str:
-    return str(_signer(settings).dumps({"p": prompt.id, "n": prompt.nonce}))
+    return _token(settings, prompt.id, prompt.nonce)
+
+
+def _token(settings: Settings, prompt_id: int, nonce: str) -> str:
+    return str(_signer(settings).dumps({"p": prompt_id, "n": nonce}))
 
 
 def url(settings: Settings, prompt: CheckinPrompt) -> str:
     """The address a person opens to answer: PVM_BASE_URL/answer/<token>."""
-    return f"{settings.base_url}/answer/{token(settings, prompt)}"
+    return url_of(settings, prompt.id, prompt.nonce)
+
+
+def url_of(settings: Settings, prompt_id: int, nonce: str) -> str:
+    """`url` from the prompt's id and nonce, for a message signed after its prompt's session has ended."""
+    return f"{settings.base_url}/answer/{_token(settings, prompt_id, nonce)}"
 
 
 @dataclass(frozen=True)
