@@ -20,7 +20,7 @@ class Scope:
 
     def __post_init__(self) -> None:
         view = self.event.as_dict()
-        view["data"] = _plain(self.event.data.plain())
+        view["data"] = _plain(view["data"])  # as_dict holds data.plain() already: dumped once per event
         object.__setattr__(self, "event_view", view)
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, func, select
 from sqlalchemy.orm import Session
 
 from rules.facts import split_parameter
@@ -31,6 +31,7 @@ ACTIVE_STATUSES = ("proposed", "active")
 _MEMBERSHIP_KINDS = (Kind.ITERATION_JOINED, Kind.ITERATION_LEFT)
 
 
+# The statements asked on every answer (the rules over `checkin.answered`), built once with their parameters.
 class UnknownFact(KeyError):
     pass
 
@@ -102,6 +103,13 @@ class SqlFacts:
         return self._parametric[found[0].name](found[1])
 
     # --- what the event is about ---------------------------------------------------------------------------
+
+    def _rows(self, statement: Executable, parameters: dict[str, Any]) -> Sequence[Any]:
+        """Rows of a column query, run on the connection: the ORM's per-statement work buys nothing for plain
+        values. Flushed first, as the session's autoflush would, so the facts see this transaction's changes."""
+        if self.session.autoflush:
+            self.session.flush()
+        return self.session.connection().execute(statement, parameters).all()
 
     def _memo(self, name: str, compute: Callable[[], Any]) -> Any:
         key = f"_{name}"
@@ -256,12 +264,19 @@ class SqlFacts:
             iteration = self.get("iteration.key")
             if not iteration:
                 return {}
-            hypotheses = self._answer_scope() or list(
+            scope = self._answer_scope()
+            hypotheses = scope or list(
                 self.session.scalars(
                     select(CheckinRound.hypothesis_id).where(CheckinRound.iteration_key == iteration).distinct()
                 )
             )
-            return answers.drops(self.session, iteration, hypotheses)
+            previous = answers.previous_iteration(self.session, iteration, hypotheses)
+            if previous is None:
+                return {}
+            # With the event's own hypothesis as scope these are `iteration.group_means`, maybe asked already.
+            now_means = self.get("iteration.group_means") if scope else self._group_means(iteration, hypotheses)
+            before = self._group_means(previous, hypotheses)
+            return {group: before[group] - mean for group, mean in now_means.items() if group in before}
 
         return self._memo("drops", compute)
 

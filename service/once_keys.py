@@ -46,13 +46,15 @@ def claim_many(session: Session, keys: list[str]) -> set[str]:
     if not fresh:
         return set()
     valuelog.lock_for_append(session)  # the same order as `claim`: the log first, then the keys
-    inserted = session.scalars(
-        upsert.insert(session, OnceKey)
-        .values([{"digest": d, "key": key} for d, key in fresh])
+    # Rows as parameters, not as a VALUES list in the statement: one statement text for any number of keys, so it is
+    # compiled once, and the driver batches the rows.
+    inserted = session.connection().execute(
+        upsert.insert(session, OnceKey.__table__)
         .on_conflict_do_nothing(index_elements=[OnceKey.digest])
-        .returning(OnceKey.digest)
+        .returning(OnceKey.digest),
+        [{"digest": d, "key": key} for d, key in fresh],
     )
-    return {by_digest[d] for d in inserted}
+    return {by_digest[d] for d in inserted.scalars()}
 
 
 def claimed(session: Session, key: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -25,8 +26,14 @@ COMMITMENT_PREFIX = "hmac-sha256:"
 def _key(settings: Settings, purpose: str) -> bytes:
     if not settings.secret_key:
         raise RuntimeError("no secret key: create_app sets one (PVM_SECRET_KEY, or the instance folder's)")
+    return _derived(settings.secret_key, purpose)
+
+
+@lru_cache(maxsize=16)
+def _derived(secret_key: str, purpose: str) -> bytes:
+    # Derived once per key and purpose: asking a round commits to a contact per person, an answer to three texts.
     derive = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"pvm {purpose}".encode())
-    return derive.derive(settings.secret_key.encode())
+    return derive.derive(secret_key.encode())
 
 
 def seal(settings: Settings, secret: str) -> str:

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from service import valuelog
@@ -21,6 +21,8 @@ from service.storage.models import ApiToken
 PREFIX = "pvm_"
 # Writing last_used_at on every request would turn every read into a write; a minute is precise enough.
 _TOUCH_EVERY = timedelta(minutes=1)
+# Built once: every API request asks it, and a statement object keeps its cache key.
+_ACTIVE_BY_DIGEST = select(ApiToken).where(ApiToken.token_sha256 == bindparam("digest"), ApiToken.revoked_at.is_(None))
 
 
 # Long enough for any planned use, short enough that a forgotten token does not outlive its purpose by decades.
@@ -135,7 +137,7 @@ def authenticate(session: Session, presented: str) -> ApiToken | None:
     if not presented.startswith(PREFIX):
         return None
     wanted = digest(presented)
-    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == wanted, ApiToken.revoked_at.is_(None)))
+    row = session.scalar(_ACTIVE_BY_DIGEST, {"digest": wanted})
     # The lookup is by hash (so timing reveals nothing about the secret); compare once more in constant time.
     if row is None or not hmac.compare_digest(row.token_sha256, wanted):
         return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, request
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from service import reactions
 from service.access import Permission
@@ -22,11 +22,17 @@ from service.checkins.answers import AnswerInvalid
 from service.checkins.delivery import status_of
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db, runtime
-from service.storage.models import CheckinAnswer, CheckinPrompt, CheckinRound, OutboxItem, Stakeholder
+from service.storage.models import CheckinAnswer, CheckinPrompt, CheckinRound, Hypothesis, OutboxItem, Stakeholder
 
 bp = Blueprint("api_checkins", __name__)
 SOURCE = "api"
 ROUND_STATUSES = ("open", "closed")
+# Built once (every answer reads it; a statement object keeps its cache key).
+_ROUND_WITH_HYPOTHESIS = (
+    select(CheckinRound, Hypothesis)
+    .join(Hypothesis, Hypothesis.id == CheckinRound.hypothesis_id)
+    .where(CheckinRound.id == bindparam("round"))
+)
 
 
 def _personal() -> bool:
@@ -163,7 +169,12 @@ def list_answers(round_id: int) -> dict[str, Any]:
 def add_answer(round_id: int) -> tuple[dict[str, Any], int]:
     """Answer for a stakeholder (`stakeholder_id`) or a group (`group`): `score` -2..+2 and optional `confidence`,
     `dimension`, `text`, `evidence_url`, `worse_off`. The rules run over it at once."""
-    row = _round(round_id)
+    # The round with its hypothesis in one read; holding the hypothesis keeps it in the session's identity map, so
+    # recording the answer and the rules' facts find it there instead of reading it twice more.
+    found = db().execute(_ROUND_WITH_HYPOTHESIS, {"round": round_id}).first()
+    if found is None:
+        raise ApiError(404, f"no check-in round {round_id}; list them with GET /api/v1/checkins")
+    row, _hypothesis = found  # held to the end of the request, not used here: see above
     body = json_body()
     if not isinstance(body, dict):
         raise ApiError(422, 'the body is an object such as {"score": 1, "group": "citizen"}')

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, func, insert, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from service import sealing, valuelog
 from service.config import Settings
@@ -24,7 +25,7 @@ from service.domain.kinds import Kind
 from service.domain.payloads import CheckinChange
 from service.domain.taxonomy import Taxonomy
 from service.hypotheses.schema import Problem
-from service.storage.models import CheckinAnswer, CheckinPrompt, CheckinRound, Hypothesis, Stakeholder
+from service.storage.models import CheckinAnswer, CheckinPrompt, CheckinRound, Hypothesis, Stakeholder, UTCDateTime
 
 SCORES = {
     -2: "value destroyed",
@@ -34,6 +35,29 @@ SCORES = {
     2: "value clearly created",
 }
 CONFIDENCES = ("low", "medium", "high")
+_ANSWERS = cast(Table, CheckinAnswer.__table__)
+_PROMPTS = cast(Table, CheckinPrompt.__table__)
+# The statements on every answer's path, built once: a statement object also keeps its cache key, so each answer
+# skips building the statement and computing its key.
+_RETIRE = (
+    update(_ANSWERS)
+    .where(
+        _ANSWERS.c.round_id == bindparam("round"),
+        _ANSWERS.c.stakeholder_id == bindparam("person"),
+        _ANSWERS.c.current.is_(True),
+    )
+    .values(current=False)
+    .returning(_ANSWERS.c.id)
+)
+# The person's prompt in the round, marked answered the first time: one statement finds and marks it (a round asks
+# a person once: unique on round and stakeholder).
+_MARK_PROMPT = (
+    update(_PROMPTS)
+    .where(_PROMPTS.c.round_id == bindparam("round"), _PROMPTS.c.stakeholder_id == bindparam("person"))
+    .values(answered_at=func.coalesce(_PROMPTS.c.answered_at, bindparam("moment", type_=UTCDateTime())))
+    .returning(_PROMPTS.c.id)
+)
+_INSERT_ANSWER = insert(_ANSWERS).returning(_ANSWERS.c.id)
 
 
 def _blank_is_none(value: Any) -> Any:
@@ -124,56 +148,53 @@ def record(
     """Store the answer, log it, and return the `checkin.answered` event (the caller runs the rules over it)."""
     moment = now or datetime.now(UTC)
     late = round_.status == "closed" or (round_.deadline is not None and moment > round_.deadline)
+    if prompt is not None and prompt.answered_at is None:
+        prompt.answered_at = moment
+    session.flush()  # what the caller changed (the prompt it holds, rows the answer refers to) goes first
+    # Core statements from here: an answer is a handful of rows, and the ORM's unit of work costs more than writing
+    # them (bench/checkins.py measures this path).
+    connection = session.connection()
     replaced: list[int] = []
     if stakeholder is not None:
         # The person's earlier answer stops counting (one statement: it is on every answer's path).
-        replaced = list(
-            session.scalars(
-                update(CheckinAnswer)
-                .where(
-                    CheckinAnswer.round_id == round_.id,
-                    CheckinAnswer.stakeholder_id == stakeholder.id,
-                    CheckinAnswer.current.is_(True),
-                )
-                .values(current=False)
-                .returning(CheckinAnswer.id),
-                execution_options={"synchronize_session": False},
-            )
-        )
-        if prompt is None:
-            prompt = session.scalars(
-                select(CheckinPrompt).where(
-                    CheckinPrompt.round_id == round_.id, CheckinPrompt.stakeholder_id == stakeholder.id
-                )
-            ).first()
-    answer = CheckinAnswer(
-        round_id=round_.id,
-        prompt_id=prompt.id if prompt else None,
-        stakeholder_id=stakeholder.id if stakeholder else None,
-        group=group,
-        dimension=fields.dimension,
-        score=fields.score,
-        confidence=fields.confidence,
-        text=fields.text,
-        evidence_url=fields.evidence_url,
-        worse_off=fields.worse_off,
-        channel=channel,
-        actor=actor[:200],
-        current=True,
-        late=late,
-        created_at=moment,
-    )
+        replaced = list(connection.execute(_RETIRE, {"round": round_.id, "person": stakeholder.id}).scalars())
+    prompt_id = prompt.id if prompt is not None else None
+    if prompt is None and stakeholder is not None:
+        prompt_id = connection.execute(
+            _MARK_PROMPT, {"round": round_.id, "person": stakeholder.id, "moment": moment}
+        ).scalar()
+        loaded = session.identity_map.get(identity_key(CheckinPrompt, prompt_id)) if prompt_id else None
+        if loaded is not None:
+            session.expire(loaded, ["answered_at"])  # read again if asked: the row may have changed under it
+    values = {
+        "round_id": round_.id,
+        "prompt_id": prompt_id,
+        "stakeholder_id": stakeholder.id if stakeholder else None,
+        "group": group,
+        "dimension": fields.dimension,
+        "score": fields.score,
+        "confidence": fields.confidence,
+        "text": fields.text,
+        "evidence_url": fields.evidence_url,
+        "worse_off": fields.worse_off,
+        "channel": channel,
+        "actor": actor[:200],
+        "current": True,
+        "late": late,
+        "created_at": moment,
+    }
+    answer_id = connection.execute(_INSERT_ANSWER, values).scalar_one()
+    # The row as written, in the session like one it had inserted itself (no second write, no read back).
+    answer = CheckinAnswer(id=answer_id, **values)
+    make_transient_to_detached(answer)
     session.add(answer)
-    if prompt is not None and prompt.answered_at is None:
-        prompt.answered_at = moment
-    session.flush()
     hypothesis = session.get(Hypothesis, round_.hypothesis_id)
     data = {
         "round": round_.id,
         "hypothesis": round_.hypothesis_id,
         "epic": hypothesis.epic_key if hypothesis else None,
         "iteration": round_.iteration_key,
-        "answer": answer.id,
+        "answer": answer_id,
         "stakeholder": stakeholder.id if stakeholder else None,
         "group": group,
         "score": fields.score,

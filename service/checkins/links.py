@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Literal
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -26,16 +27,31 @@ Problem = Literal["tampered", "expired", "used", "closed"]
 def _signer(settings: Settings) -> URLSafeSerializer:
     if not settings.secret_key:
         raise RuntimeError("no secret key: create_app sets one (PVM_SECRET_KEY, or the instance folder's)")
-    return URLSafeSerializer(settings.secret_key, salt=_SALT)
+    return _serializer(settings.secret_key)
+
+
+@lru_cache(maxsize=4)
+def _serializer(secret_key: str) -> URLSafeSerializer:
+    # One per key, not one per link: a round's batch signs a link for every person in it.
+    return URLSafeSerializer(secret_key, salt=_SALT)
 
 
 def token(settings: Settings, prompt: CheckinPrompt) -> str:
-    return str(_signer(settings).dumps({"p": prompt.id, "n": prompt.nonce}))
+    return _token(settings, prompt.id, prompt.nonce)
+
+
+def _token(settings: Settings, prompt_id: int, nonce: str) -> str:
+    return str(_signer(settings).dumps({"p": prompt_id, "n": nonce}))
 
 
 def url(settings: Settings, prompt: CheckinPrompt) -> str:
     """The address a person opens to answer: PVM_BASE_URL/answer/<token>."""
-    return f"{settings.base_url}/answer/{token(settings, prompt)}"
+    return url_of(settings, prompt.id, prompt.nonce)
+
+
+def url_of(settings: Settings, prompt_id: int, nonce: str) -> str:
+    """`url` from the prompt's id and nonce, for a message signed after its prompt's session has ended."""
+    return f"{settings.base_url}/answer/{_token(settings, prompt_id, nonce)}"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parseaddr
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -49,9 +49,23 @@ class Message:
     email: str | None = field(repr=False)
     webhook_url: str | None = field(repr=False)
     webhook_secret: str | None = field(repr=False)
-    link: str = field(repr=False)
-    context: dict[str, Any] = field(repr=False)  # what the e-mail's two parts are rendered from
-    data: dict[str, Any] = field(repr=False)  # the webhook payload's `data`, link included
+    # The person's link is signed when something that carries it is built, not before: a dry run records neither.
+    sign_link: Callable[[], str] = field(repr=False)
+    linkless_context: dict[str, Any] = field(repr=False)  # what the e-mail's two parts are rendered from, but the link
+    linkless_data: dict[str, Any] = field(repr=False)  # the webhook payload's `data`, but the link
+
+    @cached_property
+    def link(self) -> str:
+        return self.sign_link()
+
+    # The link takes the place its key holds in the linkless dicts, so the payload's keys keep their order.
+    @cached_property
+    def context(self) -> dict[str, Any]:
+        return {**self.linkless_context, "link": self.link}
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        return {**self.linkless_data, "link": self.link}
 
     # Rendered when an e-mail is built, not before: a dry run or a webhook needs neither part.
     @cached_property
@@ -75,7 +89,7 @@ class Message:
         if channel == "email":
             shown.update(subject=self.subject, parts=["text/plain", "text/html"])
         else:
-            shown.update(data={**self.data, "link": "(the person's own link, not recorded)"})
+            shown.update(data={**self.linkless_data, "link": "(the person's own link, not recorded)"})
         return shown
 
 
@@ -125,7 +139,7 @@ def _message_for(session: Session, settings: Settings, prompt_id: int, reminder:
         secret = None
         if person.webhook_url:
             raise Rejected(f"stakeholder {person.id}'s webhook secret cannot be read: {exc}") from None
-    link = links.url(settings, prompt)
+    prompt_id, nonce = prompt.id, prompt.nonce
     epic = session.get(Ticket, hypothesis.epic_key)
     epic_title = epic.title if epic is not None and epic.title else hypothesis.epic_key
     scores = [{"label": f"{score:+d}" if score else "0", "words": words} for score, words in sorted(SCORES.items())]
@@ -142,15 +156,15 @@ def _message_for(session: Session, settings: Settings, prompt_id: int, reminder:
         "question": QUESTION,
         "scores": scores,
         "deadline_text": _deadline_text(round_.deadline),
-        "link": link,
-        "contact": parseaddr(settings.mail_from)[1] or settings.mail_from,
+        "link": None,  # signed when needed (Message.link)
+        "contact": _contact(settings.mail_from),
     }
     data = {
         "round": round_.id,
         "hypothesis": {"id": hypothesis.id, "statement": hypothesis.statement, "epic": hypothesis.epic_key},
         "group": person.group,
         "deadline": _rfc3339(round_.deadline) if round_.deadline is not None else None,
-        "link": link,
+        "link": None,  # signed when needed (Message.link)
         "question": QUESTION,
         "scores": {str(score): words for score, words in sorted(SCORES.items())},
     }
@@ -166,10 +180,16 @@ def _message_for(session: Session, settings: Settings, prompt_id: int, reminder:
         email=person.email,
         webhook_url=person.webhook_url,
         webhook_secret=secret,
-        link=link,
-        context=context,
-        data=data,
+        sign_link=lambda: links.url_of(settings, prompt_id, nonce),
+        linkless_context=context,
+        linkless_data=data,
     )
+
+
+@lru_cache(maxsize=4)
+def _contact(mail_from: str) -> str:
+    # The address people may write back to; parsed once, not for every message of a batch.
+    return parseaddr(mail_from)[1] or mail_from
 
 
 @cache

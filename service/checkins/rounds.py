@@ -17,8 +17,9 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from service import once_keys, reactions, sealing, valuelog
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 
 CLOCK = "clock"
 MESSAGE_CHANNELS = ("email", "webhook")  # sent through the outbox, one row per person
+_PROMPTS = cast(Table, CheckinPrompt.__table__)
+_OUTBOX = cast(Table, OutboxItem.__table__)
 
 
 @dataclass
@@ -80,10 +83,14 @@ def run_due(runtime: Runtime, now: datetime | None = None) -> Tally:
                     tally.firings += close(session, runtime.settings, round_, moment)
                     tally.closed += 1 if round_.status == "closed" else 0
                     continue
-                tally.unreachable += note_unreachable(session, round_)
-                tally.prompted += prompt(session, runtime.settings, round_, moment)
+                hypothesis = askable(session, round_)
+                if hypothesis is None:
+                    continue
+                found = stakeholders.recipients(session, hypothesis)
+                tally.unreachable += note_unreachable(session, round_, hypothesis, found.unreachable)
+                tally.prompted += prompt(session, runtime.settings, round_, hypothesis, found.people, moment)
                 if round_.remind_at is not None and round_.remind_at <= moment:
-                    tally.reminded += remind(session, runtime.settings, round_, moment)
+                    tally.reminded += remind(session, runtime.settings, round_, hypothesis, moment)
         except Exception:  # one round's failure is logged and retried at the next tick; the others go on
             log.exception("check-ins: round %s could not be handled; trying again at the next tick", round_id)
     if tally.work:
@@ -97,26 +104,23 @@ def run_due(runtime: Runtime, now: datetime | None = None) -> Tally:
     return tally
 
 
-def may_ask(session: Session, round_: CheckinRound) -> bool:
-    """An iteration round asks only while its iteration runs (not before it starts, nor once it is closed or deleted);
-    an ex-post round asks right away. A hypothesis no longer pursued is not asked about."""
+def askable(session: Session, round_: CheckinRound) -> Hypothesis | None:
+    """The round's hypothesis when the round may ask now, else None. An iteration round asks only while its iteration
+    runs (not before it starts, nor once it is closed or deleted); an ex-post round asks right away. A hypothesis no
+    longer pursued is not asked about."""
     hypothesis = session.get(Hypothesis, round_.hypothesis_id)
     if hypothesis is None or hypothesis.status not in ACTIVE_STATUSES:
-        return False
+        return None
     if round_.iteration_key is None:
-        return True
+        return hypothesis
     iteration = session.get(Iteration, round_.iteration_key)
-    return iteration is not None and iteration.state == "active"
+    return hypothesis if iteration is not None and iteration.state == "active" else None
 
 
-def note_unreachable(session: Session, round_: CheckinRound) -> int:
+def note_unreachable(session: Session, round_: CheckinRound, hypothesis: Hypothesis, groups: list[str]) -> int:
     """Groups the hypothesis names with nobody to ask: recorded once each, so a summary can say who was not asked."""
-    if not may_ask(session, round_):
-        return 0
-    hypothesis = session.get(Hypothesis, round_.hypothesis_id)
-    assert hypothesis is not None
     noted = 0
-    for group in stakeholders.recipients(session, hypothesis).unreachable:
+    for group in groups:
         if not once_keys.claim(session, once.key("checkin.unreachable", round_.id, group)):
             continue
         round_.unreachable_groups = [*(round_.unreachable_groups or []), group]
@@ -128,52 +132,72 @@ def note_unreachable(session: Session, round_: CheckinRound) -> int:
     return noted
 
 
-def prompt(session: Session, settings: Settings, round_: CheckinRound, now: datetime) -> int:
+def prompt(
+    session: Session,
+    settings: Settings,
+    round_: CheckinRound,
+    hypothesis: Hypothesis,
+    people: list[Stakeholder],
+    now: datetime,
+) -> int:
     """Ask everyone due in the round who has not been asked yet; how many were asked."""
-    if not may_ask(session, round_):
-        return 0
-    hypothesis = session.get(Hypothesis, round_.hypothesis_id)
-    assert hypothesis is not None
-    people = stakeholders.recipients(session, hypothesis).people
-    # One statement per kind of row for the whole round: a round may ask thousands of people.
+    # One statement per kind of row for the whole round (a round may ask thousands of people), written with Core:
+    # nothing reads these rows back as objects in this transaction.
     keys_of = {person.id: once.key("prompt", round_.id, person.id) for person in people}
     claimed = once_keys.claim_many(session, list(keys_of.values()))
     due = [person for person in people if keys_of[person.id] in claimed]
-    rows = [
-        CheckinPrompt(
-            round_id=round_.id,
-            stakeholder_id=person.id,
-            group=person.group,
-            channel=stakeholders.channel_for(person, hypothesis.epic_key),
-            nonce=secrets.token_urlsafe(32),
-        )
-        for person in due
-    ]
-    session.add_all(rows)
-    session.flush()
-    messages = [row for row in rows if row.channel in MESSAGE_CHANNELS]
-    items = [
-        OutboxItem(
-            tracker=row.channel,
-            action="checkin_prompt",
-            target=f"prompt:{row.id}",
-            body={"prompt": row.id},
-            cause=_subject(round_),
-            status="pending",
-        )
-        for row in messages
-    ]
-    session.add_all(items)
-    session.flush()
-    for row, item in zip(messages, items, strict=True):
-        row.outbox_id = item.id
-    mentioned = [(person, row) for person, row in zip(due, rows, strict=True) if row.channel == "tracker"]
-    for row in rows:
-        if row.channel == "link":
-            row.sent_at = now  # a link the product owner hands over: nothing to send
-    valuelog.append_many(
-        session, [_prompt_entry(settings, Kind.CHECKIN_PROMPTED, round_, p, r) for p, r in zip(due, rows, strict=True)]
+    if not due:
+        return 0
+    session.flush()  # the round's own changes first (its unreachable groups)
+    connection = session.connection()
+    channels = [stakeholders.channel_for(person, hypothesis.epic_key) for person in due]
+    ids = list(
+        connection.execute(
+            insert(_PROMPTS).returning(_PROMPTS.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "round_id": round_.id,
+                    "stakeholder_id": person.id,
+                    "group": person.group,
+                    "channel": channel,
+                    "nonce": secrets.token_urlsafe(32),
+                    "sent_at": now if channel == "link" else None,  # a link the product owner hands over: not sent
+                }
+                for person, channel in zip(due, channels, strict=True)
+            ],
+        ).scalars()
     )
+    messages = [
+        (prompt_id, channel) for prompt_id, channel in zip(ids, channels, strict=True) if channel in MESSAGE_CHANNELS
+    ]
+    if messages:
+        outbox_ids = list(connection.execute(
+            insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True),
+            [
+                {"tracker": channel, "action": "checkin_prompt", "target": f"prompt:{prompt_id}",
+                 "body": {"prompt": prompt_id}, "cause": _subject(round_), "status": "pending"}
+                for prompt_id, channel in messages
+            ],
+        ).scalars())  # fmt: skip
+        connection.execute(
+            update(_PROMPTS).where(_PROMPTS.c.id == bindparam("prompt")).values(outbox_id=bindparam("outbox")),
+            [
+                {"prompt": prompt_id, "outbox": outbox_id}
+                for (prompt_id, _), outbox_id in zip(messages, outbox_ids, strict=True)
+            ],
+        )
+    valuelog.append_many(
+        session,
+        [
+            _prompt_entry(settings, Kind.CHECKIN_PROMPTED, round_, person, prompt_id, channel)
+            for person, prompt_id, channel in zip(due, ids, channels, strict=True)
+        ],
+    )
+    mentioned = [
+        (person, prompt_id)
+        for person, prompt_id, channel in zip(due, ids, channels, strict=True)
+        if channel == "tracker"
+    ]
     if mentioned:
         comment = enqueue(
             session,
@@ -183,17 +207,16 @@ def prompt(session: Session, settings: Settings, round_: CheckinRound, now: date
             body={"text": _comment(session, hypothesis, round_, [p for p, _ in mentioned], reminder=False)},
             cause=_subject(round_),
         )
-        for _, row in mentioned:
-            row.outbox_id = comment.id
-    return len(rows)
+        connection.execute(
+            update(_PROMPTS)
+            .where(_PROMPTS.c.id.in_([prompt_id for _, prompt_id in mentioned]))
+            .values(outbox_id=comment.id)
+        )
+    return len(due)
 
 
-def remind(session: Session, settings: Settings, round_: CheckinRound, now: datetime) -> int:
+def remind(session: Session, settings: Settings, round_: CheckinRound, hypothesis: Hypothesis, now: datetime) -> int:
     """Remind, once each, everyone asked who has not answered and can be reached again; how many."""
-    if not may_ask(session, round_):
-        return 0
-    hypothesis = session.get(Hypothesis, round_.hypothesis_id)
-    assert hypothesis is not None
     due = session.execute(
         select(CheckinPrompt, Stakeholder)
         .join(Stakeholder, Stakeholder.id == CheckinPrompt.stakeholder_id)
@@ -224,7 +247,7 @@ def remind(session: Session, settings: Settings, round_: CheckinRound, now: date
             row.reminder_outbox_id = item.id
         else:
             mentioned.append((person, row))
-        entries.append(_prompt_entry(settings, Kind.CHECKIN_REMINDED, round_, person, row))
+        entries.append(_prompt_entry(settings, Kind.CHECKIN_REMINDED, round_, person, row.id, row.channel))
     valuelog.append_many(session, entries)
     if mentioned:
         comment = enqueue(
@@ -273,19 +296,19 @@ def _subject(round_: CheckinRound) -> str:
 
 
 def _prompt_entry(
-    settings: Settings, kind: str, round_: CheckinRound, person: Stakeholder, row: CheckinPrompt
+    settings: Settings, kind: str, round_: CheckinRound, person: Stakeholder, prompt_id: int, channel: str
 ) -> valuelog.Pending:
     contact = {"email": person.email, "webhook": person.webhook_url, "tracker": person.github or person.jira}
     data = {
         "round": round_.id,
         "hypothesis": round_.hypothesis_id,
         "iteration": round_.iteration_key,
-        "prompt": row.id,
+        "prompt": prompt_id,
         "stakeholder": person.id,
         "group": person.group,
-        "channel": row.channel,
+        "channel": channel,
         # A commitment to how the person was reached, never the address itself (it stays erasable).
-        "contact": sealing.commit(settings, contact.get(row.channel)),
+        "contact": sealing.commit(settings, contact.get(channel)),
     }
     return valuelog.Pending(kind, _subject(round_), data, CLOCK, CLOCK)
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints, ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from service import address_guard, sealing, valuelog
@@ -119,8 +119,13 @@ class Saved:
     webhook_secret: str | None = None  # shown once, in the answer that set a webhook_url
 
 
+# Built once: every answer through the API reads it, and a statement object keeps its cache key (Session.get
+# builds its query anew each time it has to read).
+_BY_ID = select(Stakeholder).where(Stakeholder.id == bindparam("id"))
+
+
 def get(session: Session, stakeholder_id: int) -> Stakeholder:
-    person = session.get(Stakeholder, stakeholder_id)
+    person = session.scalar(_BY_ID, {"id": stakeholder_id})
     if person is None:
         raise StakeholderUnknown(f"no stakeholder {stakeholder_id}; list them with GET /api/v1/stakeholders")
     return person

@@ -11,8 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
 from service.storage.models import CheckinAnswer, CheckinPrompt, CheckinRound, Iteration, Stakeholder
 from service.summaries.model import GroupAnswers
@@ -37,38 +37,55 @@ class Asked:
     answered: bool
 
 
+# Built once: the rules ask these on every answer, and a statement object keeps its SQL cache key.
+_GROUP_MEANS = (
+    select(CheckinAnswer.group, func.avg(CheckinAnswer.score))
+    .join(CheckinRound, CheckinRound.id == CheckinAnswer.round_id)
+    # A person's latest answer in a round counts; the earlier ones are kept for the record only.
+    .where(CheckinRound.iteration_key == bindparam("iteration"), CheckinAnswer.current.is_(True))
+    .group_by(CheckinAnswer.group)
+)
+_GROUP_MEANS_OF = _GROUP_MEANS.where(CheckinRound.hypothesis_id.in_(bindparam("hypotheses", expanding=True)))
+_STARTED = func.coalesce(Iteration.start_at, Iteration.created_at)
+_CURRENT = aliased(Iteration)
+_CURRENT_STARTED = (
+    select(func.coalesce(_CURRENT.start_at, _CURRENT.created_at))
+    .where(_CURRENT.key == bindparam("iteration"))
+    .scalar_subquery()
+)
+_PREVIOUS_ITERATION = (
+    select(Iteration.key)
+    .join(CheckinRound, CheckinRound.iteration_key == Iteration.key)
+    .join(CheckinAnswer, CheckinAnswer.round_id == CheckinRound.id)
+    .where(
+        Iteration.key != bindparam("iteration"),
+        CheckinRound.hypothesis_id.in_(bindparam("hypotheses", expanding=True)),
+        _STARTED < _CURRENT_STARTED,  # earlier than the iteration asked about; no row when that one is unknown
+    )
+    .group_by(Iteration.key, _STARTED)
+    .order_by(_STARTED.desc())
+    .limit(1)
+)
+
+
 def group_means(session: Session, iteration: str | None, hypotheses: Sequence[int] | None = None) -> dict[str, float]:
     """Mean score per group in an iteration, over every hypothesis or the given ones (one aggregate query)."""
     if not iteration:
         return {}
-    query = (
-        select(CheckinAnswer.group, func.avg(CheckinAnswer.score))
-        .join(CheckinRound, CheckinRound.id == CheckinAnswer.round_id)
-        .where(CheckinRound.iteration_key == iteration, CheckinAnswer.current.is_(True))
-        .group_by(CheckinAnswer.group)
-    )
-    if hypotheses is not None:
-        query = query.where(CheckinRound.hypothesis_id.in_(hypotheses))
+    if hypotheses is None:
+        rows = session.execute(_GROUP_MEANS, {"iteration": iteration})
+    else:
+        rows = session.execute(_GROUP_MEANS_OF, {"iteration": iteration, "hypotheses": list(hypotheses)})
     # PostgreSQL's avg() of integers is a Decimal, SQLite's a float: one type for rules and templates.
-    return {group: float(mean) for group, mean in session.execute(query) if mean is not None}
+    return {group: float(mean) for group, mean in rows if mean is not None}
 
 
 def previous_iteration(session: Session, iteration: str, hypotheses: Sequence[int]) -> str | None:
     """The latest earlier iteration that has answers about the same hypotheses."""
-    current = session.get(Iteration, iteration)
-    if current is None or not hypotheses:
+    if not hypotheses:
         return None
-    ordering = func.coalesce(Iteration.start_at, Iteration.created_at)
-    current_at = current.start_at or current.created_at
-    return session.scalar(
-        select(Iteration.key)
-        .join(CheckinRound, CheckinRound.iteration_key == Iteration.key)
-        .join(CheckinAnswer, CheckinAnswer.round_id == CheckinRound.id)
-        .where(Iteration.key != iteration, CheckinRound.hypothesis_id.in_(hypotheses), ordering < current_at)
-        .group_by(Iteration.key, ordering)
-        .order_by(ordering.desc())
-        .limit(1)
-    )
+    found = session.scalar(_PREVIOUS_ITERATION, {"iteration": iteration, "hypotheses": list(hypotheses)})
+    return str(found) if found is not None else None
 
 
 def drops(session: Session, iteration: str, hypotheses: Sequence[int]) -> dict[str, float]:

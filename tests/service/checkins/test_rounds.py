@@ -158,6 +158,7 @@ def test_a_whole_round(sprint_with_a_round) -> None:
 
 def test_an_answer_replaces_the_same_persons_earlier_one_in_the_figures(sprint_with_a_round) -> None:
     app, headers, (_dev, citizen, *_rest) = sprint_with_a_round
+    assert rounds.run_due(runtime(app), now=datetime.now(UTC) + timedelta(minutes=1)).prompted == 4
     client = app.test_client()
     for score in (-2, 1):
         assert (
@@ -170,7 +171,15 @@ def test_an_answer_replaces_the_same_persons_earlier_one_in_the_figures(sprint_w
     assert [(a["stakeholder_id"], a["score"]) for a in current] == [(citizen, 1)]
     every = client.get("/api/v1/checkins/1/answers", headers=headers).json["items"]
     assert [(a["score"], a["current"]) for a in every] == [(-2, False), (1, True)]
-    assert len(kinds(app, "checkin.answered")) == 2  # both stay in the log
+    logged = [data for _, data in kinds(app, "checkin.answered")]
+    assert len(logged) == 2  # both stay in the log
+    assert logged[1]["replaces"] == [every[0]["id"]]
+    # The person's prompt was marked answered by the first answer, at that answer's time, and stays so.
+    with runtime(app).transaction() as session:
+        prompt = session.scalars(select(CheckinPrompt).where(CheckinPrompt.stakeholder_id == citizen)).one()
+        answers = session.scalars(select(CheckinAnswer).order_by(CheckinAnswer.id)).all()
+    assert [answer.prompt_id for answer in answers] == [prompt.id, prompt.id]
+    assert prompt.answered_at == answers[0].created_at
 
 
 def test_no_prompts_while_the_iteration_does_not_run(sprint_with_a_round) -> None:

@@ -6,7 +6,9 @@ from sqlalchemy.exc import DatabaseError
 
 from service import valuelog
 from service.runtime import runtime
+from service.valuelog.chain import _PG_APPEND_LOCK as APPEND_LOCK
 from service.valuelog.chain import GENESIS_HASH, canonical_bytes, entry_hash
+from tests.conftest import build_app, make_settings
 from tests.helpers import as_attacker, run_cli
 
 
@@ -152,3 +154,62 @@ def test_tampering_is_detected_and_located(any_app, tmp_path, tamper, bad_seq: i
     result = _verify(any_app, tmp_path)
     assert result.exit_code == 1
     assert result.stdout.startswith(f"BAD seq {bad_seq}: {reason}")
+
+
+def _entry(session, kind: str) -> None:
+    valuelog.append(session, kind=kind, subject="checkin-round:1", data={"k": kind}, actor="clock", source="clock")
+
+
+def test_appends_after_a_rolled_back_savepoint_link_to_what_was_kept(any_app, tmp_path) -> None:
+    # A transaction remembers the head it wrote; a savepoint rolled back (a failing rule) takes its entries with it,
+    # and the next append must link to the entry before them, not to the discarded ones.
+    with runtime(any_app).transaction() as session:
+        _entry(session, "checkin.answered")
+        with pytest.raises(RuntimeError), session.begin_nested():
+            _entry(session, "rule.fired")
+            _entry(session, "value.alert")
+            raise RuntimeError("the rule's action failed")
+        _entry(session, "rule.failed")
+        with session.begin_nested():  # released: its entry stays
+            _entry(session, "rule.fired")
+        _entry(session, "checkin.closed")
+    with runtime(any_app).transaction() as session:
+        kinds = session.scalars(text("SELECT kind FROM value_log ORDER BY seq")).all()
+    assert kinds == ["checkin.answered", "rule.failed", "rule.fired", "checkin.closed"]
+    result = _verify(any_app, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("OK 4 entries")
+
+
+def test_a_second_transaction_reads_the_head_again(any_app) -> None:
+    rt = runtime(any_app)
+    with rt.transaction() as first, rt.transaction() as second:
+        _entry(first, "checkin.prompted")
+        first.commit()  # the same session object goes on in a new transaction
+        _entry(second, "checkin.answered")  # SQLite: waits for nothing, the first has committed
+        second.commit()
+        _entry(first, "checkin.closed")  # must not reuse the head it knew before the other's append
+    with rt.transaction() as session:
+        result = valuelog.verify_database(session)
+    assert result.ok, result.line()
+    assert result.entries == 3
+
+
+@pytest.mark.postgres
+def test_the_append_lock_is_taken_again_after_a_savepoint_that_took_it_is_rolled_back(postgres_url, tmp_path) -> None:
+    # PostgreSQL releases an advisory lock taken inside a savepoint when the savepoint rolls back; an append after
+    # that must hold the lock again, or another appender could fork the chain.
+    app = build_app(make_settings(tmp_path, postgres_url))
+    rt = runtime(app)
+    with rt.transaction() as session:
+        with pytest.raises(RuntimeError), session.begin_nested():
+            _entry(session, "rule.fired")
+            raise RuntimeError("the rule's action failed")
+        with rt.engine.connect() as other:
+            assert other.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": APPEND_LOCK}) is True
+            other.rollback()
+        _entry(session, "rule.failed")
+        with rt.engine.connect() as other:
+            assert other.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": APPEND_LOCK}) is False
+            other.rollback()
+    rt.engine.dispose()
