@@ -297,13 +297,11 @@ class Settings:
 
 def default_instance_dir(environ: Mapping[str, str]) -> Path:
     """Where the embedded database, the development keys and checkpoints live when PVM_INSTANCE_DIR is not set: one
-    per-user data folder, whatever directory a command runs in (the folder platformdirs' user_data_dir names)."""
+    per-user data folder, whatever directory a command runs in (on Linux, platformdirs' user_data_dir)."""
     home = Path(environ.get("HOME") or Path.home())
     if sys.platform == "win32":
         base = Path(environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
+    else:  # Linux, the BSDs and macOS alike: the XDG base directory
         xdg = environ.get("XDG_DATA_HOME", "").strip()
         base = Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".local" / "share"
     return (base / "pvm").resolve()

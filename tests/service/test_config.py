@@ -157,7 +157,7 @@ def test_the_instance_folder_is_one_per_user_data_folder_wherever_a_command_runs
     data_home = tmp_path / "data"
     monkeypatch.chdir(tmp_path)
     settings = Settings.from_env({"XDG_DATA_HOME": str(data_home)})
-    if sys.platform not in ("win32", "darwin"):
+    if sys.platform != "win32":
         assert settings.instance_dir == (data_home / "pvm").resolve()
     assert settings.instance_dir != (tmp_path / "instance").resolve()
     assert settings.database_url == f"sqlite:///{settings.instance_dir / 'pvm.sqlite3'}"

@@ -18,7 +18,10 @@ from service.outbox import enqueue
 from service.runtime import runtime
 from service.valuelog import verify
 from tests.conftest import build_app, make_settings
-from tests.helpers import run_cli
+
+
+def run_cli(args: list[str], database_url: str, instance_dir: Path) -> Result:
+    return _run(args, DATABASE_URL=database_url, PVM_INSTANCE_DIR=str(instance_dir))
 
 
 def _run(args: list[str], **env: str | None) -> Result:
