@@ -6,6 +6,7 @@ import base64
 import binascii
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,6 +21,13 @@ OUTBOUND_MODES = ("send", "record")
 SUPPORTED_DB_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
 SMTP_DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 STARTTLS = ("auto", "required")
+TRACKERS = ("github", "jira", "gitlab")  # the built-in ones; an installed plugin may add more (integrations/registry)
+# The webhook secret that each built-in tracker needs when it is switched on in production.
+TRACKER_SECRETS = {
+    "github": "PVM_GITHUB_WEBHOOK_SECRET",
+    "jira": "PVM_JIRA_WEBHOOK_SECRET",
+    "gitlab": "PVM_GITLAB_WEBHOOK_SECRET",
+}
 
 
 class ConfigError(Exception):
@@ -30,7 +38,7 @@ class ConfigError(Exception):
 class Settings:
     """Everything the service can be told from outside, validated once at start."""
 
-    instance_dir: Path = field(default_factory=lambda: Path("instance").resolve())
+    instance_dir: Path = field(default_factory=lambda: default_instance_dir(os.environ))
     database_url: str = ""
     env: str = "development"
     secret_key: str | None = None
@@ -38,6 +46,8 @@ class Settings:
     jira_webhook_secret: str | None = None
     gitlab_webhook_secret: str | None = None
     allow_unsigned_webhooks: bool = False
+    # The trackers whose webhooks this service takes (PVM_TRACKERS): in production each needs its webhook secret.
+    trackers: tuple[str, ...] = TRACKERS
     github_token: str | None = None
     github_app_id: str | None = None
     github_app_private_key: str | None = None
@@ -116,7 +126,7 @@ class Settings:
                 f"PVM_OUTBOUND={outbound!r} is not one of {', '.join(OUTBOUND_MODES)}; "
                 "use 'send' to act on trackers or 'record' for a dry run."
             )
-        instance_dir = Path(get("PVM_INSTANCE_DIR") or "instance").expanduser().resolve()
+        instance_dir = Path(get("PVM_INSTANCE_DIR") or default_instance_dir(env)).expanduser().resolve()
         database_url = get("DATABASE_URL") or ""
         if database_url:
             _check_database_url(database_url)
@@ -169,6 +179,8 @@ class Settings:
         if allow_unsigned not in ("", "0", "1", "true", "false", "yes", "no"):
             raise ConfigError("PVM_ALLOW_UNSIGNED_WEBHOOKS must be 1/true/yes or 0/false/no.")
 
+        trackers = _trackers(get("PVM_TRACKERS"), pvm_env)
+
         signing_key = get("PVM_LOG_SIGNING_KEY")
         if signing_key:
             try:
@@ -206,6 +218,7 @@ class Settings:
             jira_webhook_secret=get("PVM_JIRA_WEBHOOK_SECRET"),
             gitlab_webhook_secret=get("PVM_GITLAB_WEBHOOK_SECRET"),
             allow_unsigned_webhooks=allow_unsigned in ("1", "true", "yes"),
+            trackers=trackers,
             github_token=get("PVM_GITHUB_TOKEN"),
             github_app_id=get("PVM_GITHUB_APP_ID"),
             github_app_private_key=get("PVM_GITHUB_APP_PRIVATE_KEY"),
@@ -250,13 +263,28 @@ class Settings:
         """In production a missing secret is fatal: better no start than unsigned intake or forgeable links."""
         if not self.is_production:
             return
-        for name, value in (
-            ("PVM_SECRET_KEY", self.secret_key),
-            ("PVM_GITHUB_WEBHOOK_SECRET", self.github_webhook_secret),
-            ("PVM_JIRA_WEBHOOK_SECRET", self.jira_webhook_secret),
-        ):
-            if not value:
-                raise ConfigError(f"{name} is required when PVM_ENV=production; set it to a long random value.")
+        if not self.secret_key:
+            raise ConfigError("PVM_SECRET_KEY is required when PVM_ENV=production; set it to a long random value.")
+        if not self.trackers:
+            raise ConfigError(
+                "PVM_TRACKERS is required when PVM_ENV=production: list the trackers whose webhooks this service "
+                "takes, e.g. PVM_TRACKERS=github or PVM_TRACKERS=github,jira,gitlab; each one listed needs its "
+                f"webhook secret ({', '.join(TRACKER_SECRETS.values())})."
+            )
+        secrets = {
+            "github": self.github_webhook_secret,
+            "jira": self.jira_webhook_secret,
+            "gitlab": self.gitlab_webhook_secret,
+        }
+        for tracker in self.trackers:
+            if tracker in TRACKER_SECRETS and not secrets[tracker]:
+                others = [name for name in self.trackers if name != tracker]
+                switch_off = f"PVM_TRACKERS={','.join(others)}" if others else "PVM_TRACKERS to the trackers you use"
+                raise ConfigError(
+                    f"{TRACKER_SECRETS[tracker]} is required when PVM_ENV=production because PVM_TRACKERS switches "
+                    f"{tracker} on; set it to the secret of {tracker}'s webhook (a long random value), "
+                    f"or switch {tracker} off with {switch_off}."
+                )
         if self.allow_unsigned_webhooks:
             raise ConfigError("PVM_ALLOW_UNSIGNED_WEBHOOKS cannot be on when PVM_ENV=production; unset it.")
         if not self.log_signing_key:
@@ -265,6 +293,36 @@ class Settings:
                 "Make one with `openssl genpkey -algorithm ed25519`, keep it secret, and publish its public key "
                 "(`pvm log key`)."
             )
+
+
+def default_instance_dir(environ: Mapping[str, str]) -> Path:
+    """Where the embedded database, the development keys and checkpoints live when PVM_INSTANCE_DIR is not set: one
+    per-user data folder, whatever directory a command runs in (on Linux, platformdirs' user_data_dir)."""
+    home = Path(environ.get("HOME") or Path.home())
+    if sys.platform == "win32":
+        base = Path(environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    else:  # Linux, the BSDs and macOS alike: the XDG base directory
+        xdg = environ.get("XDG_DATA_HOME", "").strip()
+        base = Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".local" / "share"
+    return (base / "pvm").resolve()
+
+
+def _trackers(value: str | None, pvm_env: str) -> tuple[str, ...]:
+    """`PVM_TRACKERS`: the trackers switched on, comma-separated. Every built-in one by default, except in
+    production, where the list must be given (check_production) so that each one's webhook secret is required."""
+    if value is None:
+        return () if pvm_env == "production" else TRACKERS  # none: check_production names the variable
+    names = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+    from integrations import registry  # here, not above: the integrations import this module
+
+    known = sorted(set(TRACKERS) | set(registry.all_integrations()))
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        wrong = f"names {unknown[0]!r}, which is not an installed tracker" if unknown else "is empty"
+        raise ConfigError(
+            f"PVM_TRACKERS {wrong}; list some of {', '.join(known)}, comma-separated, e.g. PVM_TRACKERS=github,jira."
+        )
+    return names
 
 
 def default_log_origin(base_url: str) -> str:

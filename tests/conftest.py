@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,10 @@ settings.register_profile("default", max_examples=60, **_PROPERTIES)
 settings.register_profile("ci", max_examples=60, derandomize=True, database=None, **_PROPERTIES)
 settings.register_profile("thorough", max_examples=1500, **_PROPERTIES)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))
+
+# The default PVM_INSTANCE_DIR is a per-user data folder: no test, nor any `pvm` process a test starts, may write to
+# the real one, so the whole run gets a throw-away data home (service/config.py: default_instance_dir).
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="pvm-test-data-home-")
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 POSTGRES_ADMIN_URL = os.environ.get("PVM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -16,7 +16,7 @@ def register(cli: click.Group) -> None:
     @db_group.command("upgrade")
     def upgrade() -> None:
         """Migrate the schema to head (safe to run again)."""
-        rt = load_runtime()
+        rt = load_runtime(create=True)  # the one command besides `serve` that may make a database
         before, after = migrate.upgrade(rt.engine)
         if before == after:
             click.echo(f"schema already at head ({after})", err=True)

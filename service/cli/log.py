@@ -12,16 +12,28 @@ from service.cli.context import fail, load_runtime, require_schema
 from service.runtime import Runtime
 from service.valuelog import checkpoint as checkpoints
 from service.valuelog import keys
-from service.valuelog.audit import audit, audit_database
+from service.valuelog.audit import Report, audit, audit_database
 from service.valuelog.export import FORMATS, export_lines
 from service.valuelog.note import NoteError, Verifier
 from service.valuelog.proofs import ProofUnavailable, consistency_proof, inclusion_proof
 from service.valuelog.publish import publish
-from service.valuelog.verify import file_records
+from service.valuelog.verify import BATCH, file_records
 
 
 def _progress(count: int) -> None:
+    """Progress goes to standard error, every BATCH entries: standard output stays the result."""
     click.echo(f"... {count} entries verified", err=True)
+
+
+def verify_json(report: Report) -> dict[str, object]:
+    """`log verify --json`: the chain's result, then every problem and note; `ok` is the exit status's meaning."""
+    return {
+        **report.chain.as_dict(),
+        "ok": report.ok,
+        "problems": list(report.bad),
+        "notes": list(report.notes),
+        "lines": report.lines(),
+    }
 
 
 def _verifier(rt: Runtime, key: str | None) -> Verifier:
@@ -56,10 +68,12 @@ def register(cli: click.Group) -> None:
         help="A signed checkpoint kept outside the database; give two (older, newer) to check the log only grew.",
     )
     @click.option("--key", help="The log's verifier key (or a file holding it); default: this service's own key.")
-    def verify(file_: Path | None, points: tuple[Path, ...], key: str | None) -> None:
+    @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object, for a script.")
+    def verify(file_: Path | None, points: tuple[Path, ...], key: str | None, as_json: bool) -> None:
         """Check every hash and link, each checkpoint's root and signature, and the append-only triggers.
 
-        Prints `OK <n> entries, head <hash>` or `BAD seq <n>: <why>` first, then what was checked."""
+        Prints `OK <n> entries, head <hash>` or `BAD seq <n>: <why>` first, then what was checked; with --json an
+        object {ok, entries, head, bad_seq, reason, problems, notes, lines}. Progress goes to standard error."""
         rt = load_runtime(check_database=file_ is None)
         legacy = [(path, checkpoints.LegacyCheckpoint.load(path)) for path in points]
         verifier = _verifier(rt, key) if any(point is None for _, point in legacy) else None
@@ -93,20 +107,29 @@ def register(cli: click.Group) -> None:
         for problem in problems:
             if problem:
                 report.bad.append(f"BAD checkpoint: {problem}")
-        for line in report.lines():
-            click.echo(line)
+        if as_json:
+            click.echo(json.dumps(verify_json(report), indent=2, ensure_ascii=False))
+        else:
+            for line in report.lines():
+                click.echo(line)
         sys.exit(0 if report.ok else 1)
 
     @log_group.command("export")
     @click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
     @click.option("--after", type=click.IntRange(min=0), default=0, help="Only entries with a larger seq.")
     def export(fmt: str, after: int) -> None:
-        """Stream entries to standard output in seq order."""
+        """Stream entries to standard output in seq order; progress goes to standard error."""
         rt = load_runtime()
         require_schema(rt)
+        count = -1 if fmt == "csv" else 0  # CSV's first chunk is its header, not an entry
         with rt.transaction() as session:
             for chunk in export_lines(session, fmt, after):
                 sys.stdout.write(chunk)
+                count += 1
+                if count > 0 and count % BATCH == 0:
+                    click.echo(f"... {count} entries exported", err=True)
+        sys.stdout.flush()
+        click.echo(f"{count} entries exported", err=True)
 
     @log_group.command("checkpoint")
     @click.option("--publish/--no-publish", "send", default=False, help="Also publish it as the clock does.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 from sqlalchemy import select
 
@@ -35,7 +37,13 @@ def register(cli: click.Group) -> None:
     @outbox_group.command("list")
     @click.option("--status", type=click.Choice(STATUSES), help="Only items with this status, e.g. dead.")
     @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
-    def list_(status: str | None, limit: int) -> None:
+    @click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print a JSON list of {id, status, attempts, tracker, action, target, error}, oldest first.",
+    )
+    def list_(status: str | None, limit: int, as_json: bool) -> None:
         """The newest outbox items: id, status, attempts, tracker, action, target, error."""
         rt = load_runtime()
         require_schema(rt)
@@ -43,8 +51,25 @@ def register(cli: click.Group) -> None:
         if status:
             query = query.where(OutboxItem.status == status)
         with rt.transaction() as session:
-            for item in reversed(session.scalars(query).all()):
+            items = list(reversed(session.scalars(query).all()))
+            if as_json:
+                click.echo(json.dumps([_as_json(item) for item in items], indent=2, ensure_ascii=False))
+                return
+            for item in items:
                 click.echo(
                     f"{item.id}\t{item.status}\t{item.attempts}\t{item.tracker}\t{item.action}\t{item.target}"
                     f"\t{item.error or ''}"
                 )
+
+
+def _as_json(item: OutboxItem) -> dict[str, object]:
+    """`outbox list --json`: one object per item, the same columns as the tab-separated lines."""
+    return {
+        "id": item.id,
+        "status": item.status,
+        "attempts": item.attempts,
+        "tracker": item.tracker,
+        "action": item.action,
+        "target": item.target,
+        "error": item.error,
+    }

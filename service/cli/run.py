@@ -10,8 +10,10 @@ import click
 from werkzeug.serving import make_server
 
 from integrations import registry
+from integrations.base import Integration
 from service.cli.context import fail, load_app, load_runtime, require_schema
 from service.clock import run_clock
+from service.config import Settings
 from service.runtime import Runtime, runtime
 from service.storage import migrate
 from service.valuelog import append_only, keys
@@ -32,13 +34,25 @@ def _announce(rt: Runtime, url: str) -> None:
     click.echo(f"Public Value Monitor on {url}  (health: {url}/healthz, API: {url}/api/v1)", err=True)
     # Every installed integration, plugins included: the same list the webhook endpoint serves.
     for name, integration in sorted(registry.all_integrations().items()):
-        state = "set" if integration.secret(settings) else "NOT set: the endpoint answers 503 until it is"
-        click.echo(
-            f"  {name} webhooks: {url}/webhooks/{name}  (secret from {integration.secret_variable}, {state})", err=True
-        )
+        click.echo(f"  {name} webhooks: {url}/webhooks/{name}  ({webhook_state(settings, integration)})", err=True)
+    click.echo(f"  instance folder: {settings.instance_dir}  (PVM_INSTANCE_DIR)", err=True)
     click.echo(f"  database: {settings.database_url if settings.is_sqlite else 'PostgreSQL (DATABASE_URL)'}", err=True)
     click.echo(f"  value log checkpoints signed as {settings.log_origin} with {keys.source(settings)}", err=True)
     click.echo("Press Ctrl-C to stop.", err=True)
+
+
+def webhook_state(settings: Settings, integration: Integration) -> str:
+    """What the start banner says of one tracker's webhook endpoint: what it answers, and what to set to change it."""
+    variable = integration.secret_variable
+    if integration.secret(settings):
+        state = f"secret from {variable}, set"
+    elif settings.allow_unsigned_webhooks:
+        state = f"secret from {variable}, NOT set: deliveries are accepted UNSIGNED (PVM_ALLOW_UNSIGNED_WEBHOOKS)"
+    else:
+        state = f"secret from {variable}, NOT set: the endpoint answers 503 until it is"
+    if integration.name not in settings.trackers:
+        state += f"; not in PVM_TRACKERS, so its secret is not required: add {integration.name} there to switch it on"
+    return state
 
 
 def register(cli: click.Group) -> None:
@@ -47,7 +61,7 @@ def register(cli: click.Group) -> None:
     @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
     def serve(host: str, port: int) -> None:
         """Web, worker and clock in one process (the embedded default)."""
-        app = load_app()
+        app = load_app(create=True)  # zero-config: the embedded database in the per-user folder is made on first run
         rt = runtime(app)
         if rt.settings.is_sqlite:
             before, after = migrate.upgrade(rt.engine)  # the embedded database looks after itself

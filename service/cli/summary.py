@@ -23,9 +23,12 @@ def register(cli: click.Group) -> None:
         show_default=True,
         help="json for scripts, md for a tracker comment or a terminal, csv for a spreadsheet.",
     )
+    @click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
     @click.option("--framework", help="Regroup the value dimensions by one of the taxonomy's frameworks.")
-    def summary(iteration: str, chosen: str, framework: str | None) -> None:
+    def summary(iteration: str, chosen: str, as_json: bool, framework: str | None) -> None:
         """The sprint value summary of ITERATION (a key such as jira:sprint/37 or github:owner/repo/milestone/3)."""
+        if as_json:
+            chosen = "json"
         rt = load_runtime()
         require_schema(rt)
         taxonomy = load_for(rt.settings.rules_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import click
@@ -28,8 +29,14 @@ def register(cli: click.Group) -> None:
         help="A project it may see and write, e.g. github:acme/portal or jira:PRM; repeat for more. None = all.",
     )
     @click.option("--expires", help="When it stops working: 90d (days from now) or 2027-03-31. None = never.")
-    def create(role: str, name: str, scope: tuple[str, ...], expires: str | None) -> None:
-        """Create a token; only the token is printed on standard output."""
+    @click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help='Print {"name", "role", "scope", "expires_at", "token"} as one JSON object instead of the bare token.',
+    )
+    def create(role: str, name: str, scope: tuple[str, ...], expires: str | None, as_json: bool) -> None:
+        """Create a token; only the token (or, with --json, one object holding it) is printed on standard output."""
         try:
             # Checked before the database is opened: a mistyped option should not depend on the schema.
             wanted = tokens.parse_scope(scope)
@@ -49,7 +56,17 @@ def register(cli: click.Group) -> None:
         click.echo(
             f"token {name!r} ({role}, {wanted.describe()}{until}) created; it is shown once, store it now:", err=True
         )
-        click.echo(secret)
+        if as_json:
+            created = {
+                "name": name,
+                "role": role,
+                "scope": list(wanted.projects),  # [] = every project
+                "expires_at": expires_at.isoformat() if expires_at else None,
+                "token": secret,
+            }
+            click.echo(json.dumps(created))
+        else:
+            click.echo(secret)
         click.echo("use it as: Authorization: Bearer <token>", err=True)
 
     @token_group.command("revoke")

@@ -1,4 +1,5 @@
 import base64
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,11 +28,32 @@ def test_defaults_need_no_configuration(tmp_path: Path) -> None:
         ({"PVM_REPORT_ISSUES": "PRM-7"}, "PVM_REPORT_ISSUES"),
         ({"PVM_REPORT_ISSUES": "jira:PRM-7, jira:PRM-8"}, "PVM_REPORT_ISSUES"),
         ({"PVM_ENV": "production", "PVM_GITHUB_WEBHOOK_SECRET": "x", "PVM_JIRA_WEBHOOK_SECRET": "y"}, "PVM_SECRET_KEY"),
-        ({"PVM_ENV": "production", "PVM_SECRET_KEY": "k", "PVM_JIRA_WEBHOOK_SECRET": "y"}, "PVM_GITHUB_WEBHOOK_SECRET"),
-        ({"PVM_ENV": "production", "PVM_SECRET_KEY": "k", "PVM_GITHUB_WEBHOOK_SECRET": "x"}, "PVM_JIRA_WEBHOOK_SECRET"),
+        ({"PVM_ENV": "production", "PVM_SECRET_KEY": "k", "PVM_GITHUB_WEBHOOK_SECRET": "x"}, "PVM_TRACKERS"),
         (
             {
                 "PVM_ENV": "production",
+                "PVM_SECRET_KEY": "k",
+                "PVM_TRACKERS": "github,jira",
+                "PVM_JIRA_WEBHOOK_SECRET": "y",
+            },
+            "PVM_GITHUB_WEBHOOK_SECRET",
+        ),
+        (
+            {
+                "PVM_ENV": "production",
+                "PVM_SECRET_KEY": "k",
+                "PVM_TRACKERS": "github,jira",
+                "PVM_GITHUB_WEBHOOK_SECRET": "x",
+            },
+            "PVM_JIRA_WEBHOOK_SECRET",
+        ),
+        ({"PVM_ENV": "production", "PVM_SECRET_KEY": "k", "PVM_TRACKERS": "gitlab"}, "PVM_GITLAB_WEBHOOK_SECRET"),
+        ({"PVM_TRACKERS": "github,bitbucket"}, "PVM_TRACKERS"),
+        ({"PVM_TRACKERS": " , "}, "PVM_TRACKERS"),
+        (
+            {
+                "PVM_ENV": "production",
+                "PVM_TRACKERS": "github,jira",
                 "PVM_SECRET_KEY": "k",
                 "PVM_GITHUB_WEBHOOK_SECRET": "x",
                 "PVM_JIRA_WEBHOOK_SECRET": "y",
@@ -58,6 +80,7 @@ def test_production_with_every_secret_starts() -> None:
     settings = Settings.from_env(
         {
             "PVM_ENV": "production",
+            "PVM_TRACKERS": "github,jira",
             "PVM_SECRET_KEY": "k",
             "PVM_GITHUB_WEBHOOK_SECRET": "x",
             "PVM_JIRA_WEBHOOK_SECRET": "y",
@@ -97,3 +120,46 @@ def test_signing_key_is_read_as_pem_or_base64_and_never_echoed(tmp_path) -> None
     with pytest.raises(ConfigError) as raised:
         Settings.from_env({"PVM_LOG_SIGNING_KEY": wrong})
     assert wrong not in str(raised.value) and "32 bytes" in str(raised.value)
+
+
+def test_a_team_on_one_tracker_needs_only_that_trackers_secret_in_production() -> None:
+    settings = Settings.from_env(
+        {
+            "PVM_ENV": "production",
+            "PVM_TRACKERS": "jira",
+            "PVM_SECRET_KEY": "k",
+            "PVM_JIRA_WEBHOOK_SECRET": "y",
+            "PVM_LOG_SIGNING_KEY": "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=",
+        }
+    )
+    assert settings.trackers == ("jira",)
+
+
+def test_the_missing_secret_error_says_how_to_switch_the_tracker_off() -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(
+            {
+                "PVM_ENV": "production",
+                "PVM_SECRET_KEY": "k",
+                "PVM_TRACKERS": "github,gitlab",
+                "PVM_GITHUB_WEBHOOK_SECRET": "x",
+            }
+        )
+    assert "PVM_GITLAB_WEBHOOK_SECRET" in str(raised.value) and "PVM_TRACKERS=github" in str(raised.value)
+
+
+def test_every_tracker_is_switched_on_outside_production() -> None:
+    assert Settings.from_env({}).trackers == ("github", "jira", "gitlab")
+    assert Settings.from_env({"PVM_TRACKERS": " GitLab , github,gitlab"}).trackers == ("gitlab", "github")
+
+
+def test_the_instance_folder_is_one_per_user_data_folder_wherever_a_command_runs(tmp_path: Path, monkeypatch) -> None:
+    data_home = tmp_path / "data"
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({"XDG_DATA_HOME": str(data_home)})
+    if sys.platform != "win32":
+        assert settings.instance_dir == (data_home / "pvm").resolve()
+    assert settings.instance_dir != (tmp_path / "instance").resolve()
+    assert settings.database_url == f"sqlite:///{settings.instance_dir / 'pvm.sqlite3'}"
+    assert Settings.from_env({"PVM_INSTANCE_DIR": str(tmp_path / "here")}).instance_dir == tmp_path / "here"
+    assert not data_home.exists()  # settings alone create nothing

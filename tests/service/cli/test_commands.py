@@ -43,6 +43,16 @@ def test_bad_configuration_exits_with_one_line(tmp_path, extra, named) -> None:
 def test_commands_refuse_a_database_that_is_not_upgraded(tmp_path) -> None:
     result = run(["pvm", "log", "verify"], process_env(tmp_path))
     assert result.returncode == 2 and "pvm db upgrade" in result.stderr
+    assert str(tmp_path / "pvm.sqlite3") in result.stderr and not (tmp_path / "pvm.sqlite3").exists()
+
+
+def test_unsigned_webhooks_are_announced_as_accepted_not_503(tmp_path) -> None:
+    port = free_port()
+    process = start(["pvm", "serve", "--port", str(port)], process_env(tmp_path, PVM_ALLOW_UNSIGNED_WEBHOOKS="1"))
+    wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+    _, err = stop(process, signal.SIGINT)
+    github = next(line for line in err.splitlines() if "/webhooks/github" in line)
+    assert "UNSIGNED" in github and "503" not in github
 
 
 def test_serve_on_embedded_default_then_ctrl_c(tmp_path) -> None:
@@ -54,4 +64,5 @@ def test_serve_on_embedded_default_then_ctrl_c(tmp_path) -> None:
     assert code == 0
     assert f"http://127.0.0.1:{port}/webhooks/github" in err
     assert "PVM_GITHUB_WEBHOOK_SECRET" in err
+    assert f"instance folder: {tmp_path.resolve()}" in err  # where to point PVM_INSTANCE_DIR from another shell
     assert (tmp_path / "pvm.sqlite3").exists()

@@ -97,6 +97,8 @@ def test_cli_prints_each_format(app: Flask, built: sprint.Sprint, tmp_path: Path
     as_json = run_cli(["summary", sprint.SPRINT_37, "--format", "json"], settings.database_url, settings.instance_dir)
     assert as_json.exit_code == 0, as_json.output
     assert json.loads(as_json.stdout)["work"] == expected.model_dump(mode="json")["work"]
+    alias = run_cli(["summary", sprint.SPRINT_37, "--json"], settings.database_url, settings.instance_dir)
+    assert alias.exit_code == 0 and json.loads(alias.stdout)["work"] == json.loads(as_json.stdout)["work"]
     as_md = run_cli(["summary", sprint.SPRINT_37], settings.database_url, settings.instance_dir)
     assert as_md.stdout.split("\n")[0] == to_markdown(expected).split("\n")[0]
     as_csv = run_cli(["summary", sprint.SPRINT_37, "--format", "csv"], settings.database_url, settings.instance_dir)
