@@ -105,7 +105,11 @@ def _answer(row: CheckinAnswer) -> dict[str, Any]:
 
 
 def _round(round_id: int) -> CheckinRound:
-    return shown(db().get(CheckinRound, round_id), f"no check-in round {round_id}; list them with GET /api/v1/checkins")
+    return _shown_round(db().get(CheckinRound, round_id), round_id)
+
+
+def _shown_round(row: CheckinRound | None, round_id: int) -> CheckinRound:
+    return shown(row, f"no check-in round {round_id}; list them with GET /api/v1/checkins")
 
 
 @bp.get("/checkins")
@@ -172,9 +176,9 @@ def add_answer(round_id: int) -> tuple[dict[str, Any], int]:
     # The round with its hypothesis in one read; holding the hypothesis keeps it in the session's identity map, so
     # recording the answer and the rules' facts find it there instead of reading it twice more.
     found = db().execute(_ROUND_WITH_HYPOTHESIS, {"round": round_id}).first()
-    if found is None:
-        raise ApiError(404, f"no check-in round {round_id}; list them with GET /api/v1/checkins")
-    row, _hypothesis = found  # held to the end of the request, not used here: see above
+    # A round outside the token's projects is answered as a missing one (service/api/visible.py).
+    row = _shown_round(found[0] if found is not None else None, round_id)
+    _hypothesis = found[1] if found is not None else None  # held to the end of the request, not used: see above
     body = json_body()
     if not isinstance(body, dict):
         raise ApiError(422, 'the body is an object such as {"score": 1, "group": "citizen"}')
