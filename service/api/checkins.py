@@ -5,26 +5,44 @@ Auditors see groups, channels, statuses and scores, never a name, a contact or a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, g, request
+from pydantic import Field
 from sqlalchemy import func, select
 
 from service import reactions
 from service.access import Permission
 from service.api.auth import actor, requires
 from service.api.bodies import json_body
+from service.api.contract import ROW_ID_MAX, ListQuery, documented
 from service.api.errors import ApiError
 from service.api.pagination import filtered, page
+from service.api.shapes import AnswerOut, Page, RoundDetail, RoundOut
 from service.api.visible import scope, shown, where
 from service.checkins import answers
-from service.checkins.answers import AnswerInvalid
+from service.checkins.answers import AnswerFields, AnswerInvalid
 from service.checkins.delivery import status_of
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db, runtime
 from service.storage.models import CheckinAnswer, CheckinPrompt, CheckinRound, OutboxItem, Stakeholder
 
 bp = Blueprint("api_checkins", __name__)
+
+
+class RoundQuery(ListQuery):
+    status: Literal["open", "closed"] | None = None
+    hypothesis: int | None = Field(default=None, ge=1, le=ROW_ID_MAX)
+    iteration: str | None = None
+
+
+class AnswerRequest(AnswerFields):
+    """An answer for a registered stakeholder (`stakeholder_id`) or for a `group`."""
+
+    stakeholder_id: int | None = Field(default=None, ge=1, le=ROW_ID_MAX)
+    group: str | None = Field(default=None, description="the stakeholder group, when the person is not registered")
+
+
 SOURCE = "api"
 ROUND_STATUSES = ("open", "closed")
 
@@ -103,6 +121,7 @@ def _round(round_id: int) -> CheckinRound:
 
 
 @bp.get("/checkins")
+@documented(response=Page[RoundOut], query=RoundQuery)
 @requires(Permission.READ)
 def list_rounds() -> dict[str, Any]:
     """Check-in rounds, oldest first; filter by `status` (open, closed), `hypothesis` and `iteration`."""
@@ -127,6 +146,7 @@ def _hypothesis_filter() -> int | None:
 
 
 @bp.get("/checkins/<id:round_id>")
+@documented(response=RoundDetail)
 @requires(Permission.READ)
 def get_round(round_id: int) -> dict[str, Any]:
     """One round with every prompt (channel, delivery, reminded, answered) and its current answers."""
@@ -151,6 +171,7 @@ def get_round(round_id: int) -> dict[str, Any]:
 
 
 @bp.get("/checkins/<id:round_id>/answers")
+@documented(response=Page[AnswerOut], query=ListQuery)
 @requires(Permission.READ)
 def list_answers(round_id: int) -> dict[str, Any]:
     """Every answer of the round, oldest first, replaced ones included (`current` false)."""
@@ -159,6 +180,13 @@ def list_answers(round_id: int) -> dict[str, Any]:
 
 
 @bp.post("/checkins/<id:round_id>/answers")
+@documented(
+    response=AnswerOut,
+    body=AnswerRequest,
+    status=201,
+    errors=(409,),
+    example={"group": "citizen", "score": 1, "confidence": "medium", "text": "the form is quicker now"},
+)
 @requires(Permission.WRITE_ANSWERS)
 def add_answer(round_id: int) -> tuple[dict[str, Any], int]:
     """Answer for a stakeholder (`stakeholder_id`) or a group (`group`): `score` -2..+2 and optional `confidence`,
