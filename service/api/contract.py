@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,9 +53,9 @@ def contract_of(view: Any) -> Contract | None:
 
 
 class ListQuery(BaseModel):
-    """Keyset pagination: `limit` rows after the cursor `after` (the `next` of the previous page)."""
+    """Keyset pagination: `limit` rows after the cursor `after` (the `next` of the previous page).
 
-    model_config = ConfigDict(extra="forbid")
+    Other query parameters are ignored, as HTTP servers do: no `extra="forbid"` here."""
 
     limit: int = Field(default=100, ge=1, le=500, description="rows per page")
     after: int | None = Field(default=None, description="the `next` value of the previous page")

@@ -52,6 +52,9 @@ def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[d
         prop = dict(prop)
         description = prop.pop("description", None)
         prop.pop("title", None)
+        for choice in prop.get("anyOf", [prop]):
+            if "enum" in choice and name not in required and prop.get("default") is None:
+                choice["enum"] = [*choice["enum"], ""]  # an empty filter is no filter, as a form sends it
         parameter: dict[str, Any] = {"name": name, "in": "query", "required": name in required, "schema": prop}
         if description:
             parameter["description"] = description
