@@ -14,11 +14,13 @@ from service.api.auth import actor, requires
 from service.api.bodies import json_body, parse_body
 from service.api.contract import ListQuery, documented
 from service.api.errors import ApiError
-from service.api.pagination import page
+from service.api.pagination import filtered, page
 from service.api.shapes import HypothesisOut, Page, ReadingOut
 from service.api.visible import scope, shown, where
 from service.hypotheses import commands
 from service.hypotheses.schema import (
+    PHASES,
+    STATUSES,
     HypothesisChanges,
     HypothesisInvalid,
     IsoDate,
@@ -39,7 +41,9 @@ class HypothesisQuery(ListQuery):
     epic: str | None = None
     status: Status | None = None
     phase: Phase | None = None
-    dimension: str | None = Field(default=None, description="a dimension's slug or name")
+    dimension: str | None = Field(
+        default=None, description="a dimension's slug or alias", json_schema_extra={"x-vocabulary": "dimensions"}
+    )
 
 
 SOURCE = "api"
@@ -123,9 +127,7 @@ def list_hypotheses() -> dict[str, Any]:
     query = where(select(Hypothesis), scope().hypotheses())
     if request.args.get("epic"):
         query = query.where(Hypothesis.epic_key == request.args["epic"])
-    for name in ("status", "phase"):
-        if request.args.get(name):
-            query = query.where(getattr(Hypothesis, name) == request.args[name])
+    query = filtered(query, {"status": (Hypothesis.status, STATUSES), "phase": (Hypothesis.phase, PHASES)})
     wanted = request.args.get("dimension")
     if wanted:
         taxonomy = current_taxonomy()

@@ -12,6 +12,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from service.access import roles_with
 from service.api.contract import ROW_ID_MAX, Contract, contract_of
+from service.hypotheses.vocabulary import current_taxonomy
 
 bp = Blueprint("api_openapi", __name__)
 
@@ -52,6 +53,9 @@ def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[d
         prop = dict(prop)
         description = prop.pop("description", None)
         prop.pop("title", None)
+        vocabulary = prop.pop("x-vocabulary", None)
+        if vocabulary is not None:  # the words of the deployment's taxonomy, as the service resolves them
+            prop = {"anyOf": [{"type": "string", "enum": _vocabulary(vocabulary)}, {"type": "null"}], "default": None}
         for choice in prop.get("anyOf", [prop]):
             if "enum" in choice and name not in required and prop.get("default") is None:
                 choice["enum"] = [*choice["enum"], ""]  # an empty filter is no filter, as a form sends it
@@ -60,6 +64,13 @@ def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[d
             parameter["description"] = description
         parameters.append(parameter)
     return parameters
+
+
+def _vocabulary(name: str) -> list[str]:
+    taxonomy = current_taxonomy()
+    if name == "dimensions":
+        return sorted({*taxonomy.dimensions, *(alias for d in taxonomy.dimensions.values() for alias in d.aliases)})
+    raise ValueError(f"unknown vocabulary {name!r}")
 
 
 def _operation(rule: Any, method: str, view: Any, contract: Contract | None, refs: dict[Any, Any]) -> dict[str, Any]:
