@@ -72,7 +72,7 @@ def list_tokens() -> dict[str, Any]:
     body=TokenRequest,
     status=201,
     errors=(409,),
-    example={"name": "ci-reader", "role": "reader", "scope": ["github:owner/repo"], "expires": "90d"},
+    example={"name": "ci-auditor", "role": "auditor", "scope": ["github:owner/repo"], "expires": "90d"},
 )
 @requires(Permission.MANAGE_TOKENS)
 def create_token() -> tuple[dict[str, Any], int]:

@@ -16,6 +16,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from service.api.contract import contract_of
 from service.runtime import runtime
 from tests.conftest import auth, build_app, make_settings, token_for
 
@@ -60,6 +61,27 @@ def test_every_api_route_is_documented_with_its_models(app: Flask) -> None:
                 assert body["schema"]["$ref"].rsplit("/", 1)[1] in schemas
                 assert "example" in body
     assert not missing, missing
+
+
+def test_every_body_example_is_valid_for_its_model(app: Flask) -> None:
+    checked = 0
+    for view in app.view_functions.values():
+        contract = contract_of(view)
+        if contract is not None and contract.body is not None:
+            assert contract.example is not None, view.__name__
+            contract.body.model_validate(contract.example)
+            checked += 1
+    assert checked >= 8
+
+
+def test_assignment_is_validated_by_its_declared_model(app: Flask) -> None:
+    headers = auth(token_for(app, "admin"))
+    client = app.test_client()
+    for body in ({}, {"stakeholder_id": "1"}, {"stakeholder_id": 0}, {"stakeholder_id": 1, "extra": 1}, [1]):
+        answer = client.post("/api/v1/hypotheses/1/stakeholders", json=body, headers=headers)
+        assert answer.status_code in (404, 422), body  # hypothesis 1 does not exist: 404 before the body
+    epic_free = client.delete("/api/v1/hypotheses/1/stakeholders", json={"stakeholder_id": True}, headers=headers)
+    assert epic_free.status_code == 404
 
 
 def _reads_body(app: Flask, endpoint: str) -> bool:
