@@ -24,6 +24,8 @@ class Contract:
     # Other media types the same operation answers with (e.g. `?format=md`), as `{media type: description}`.
     media: dict[str, str] = field(default_factory=dict)
     example: dict[str, Any] | None = None
+    # Other success statuses answering the same shape, as `{status: when}` (e.g. 200 when nothing had to change).
+    also: dict[int, str] = field(default_factory=dict)
     # The body is optional (e.g. DELETE with the id in the body or none at all).
     body_required: bool = True
 
@@ -37,9 +39,10 @@ def documented(
     errors: tuple[int, ...] = (),
     media: dict[str, str] | None = None,
     example: dict[str, Any] | None = None,
+    also: dict[int, str] | None = None,
 ) -> Callable[[F], F]:
     """Record the route's models on the view; put it right under the route decorator (above `requires`)."""
-    contract = Contract(response, body, query, status, errors, media or {}, example)
+    contract = Contract(response, body, query, status, errors, media or {}, example, also or {})
 
     def decorate(view: F) -> F:
         view.contract = contract  # type: ignore[attr-defined]

@@ -91,6 +91,8 @@ def _operation(rule: Any, method: str, view: Any, contract: Contract | None, ref
         for media, description in contract.media.items():
             content[media] = {"schema": {"type": "string", "description": description}}
         responses[str(status)] = {"description": "success", "content": content}
+        for other, when in contract.also.items():
+            responses[str(other)] = {"description": when, "content": content}
     else:
         responses[str(status)] = {"description": "done, no content" if status == 204 else "success"}
     codes = {401, 403, 429, *(contract.errors if contract else ())}

@@ -206,7 +206,9 @@ def _assignee() -> Stakeholder:
 
 
 @bp.post("/hypotheses/<id:hypothesis_id>/stakeholders")
-@documented(response=AssignedOut, body=Assignment, status=201, example={"stakeholder_id": 1})
+@documented(
+    response=AssignedOut, body=Assignment, status=201, also={200: "already assigned"}, example={"stakeholder_id": 1}
+)
 @requires(Permission.WRITE_STAKEHOLDERS)
 def assign(hypothesis_id: int) -> tuple[dict[str, Any], int]:
     """Assign a stakeholder `{"stakeholder_id": ...}`: from then on only assigned people are asked about it."""
