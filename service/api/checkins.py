@@ -39,7 +39,7 @@ class RoundQuery(ListQuery):
 class AnswerRequest(AnswerFields):
     """An answer for a registered stakeholder (`stakeholder_id`) or for a `group`."""
 
-    stakeholder_id: int | None = Field(default=None, ge=1, le=ROW_ID_MAX)
+    stakeholder_id: int | None = Field(default=None, ge=1, le=ROW_ID_MAX, strict=True)
     group: str | None = Field(default=None, description="the stakeholder group, when the person is not registered")
 
 
@@ -192,16 +192,12 @@ def add_answer(round_id: int) -> tuple[dict[str, Any], int]:
     """Answer for a stakeholder (`stakeholder_id`) or a group (`group`): `score` -2..+2 and optional `confidence`,
     `dimension`, `text`, `evidence_url`, `worse_off`. The rules run over it at once."""
     row = _round(round_id)
-    body = json_body()
-    if not isinstance(body, dict):
-        raise ApiError(422, 'the body is an object such as {"score": 1, "group": "citizen"}')
-    who = {name: body.pop(name) for name in ("stakeholder_id", "group") if name in body}
-    person = _who(who)
-    group = person.group if person is not None else _group(who.get("group"))
     try:
-        fields = answers.parse(body, current_taxonomy())
+        fields = answers.parse(json_body(), current_taxonomy(), AnswerRequest)  # the model the document declares
     except AnswerInvalid as exc:
         raise ApiError(422, "the answer is not valid; see details", [p.as_dict() for p in exc.problems]) from None
+    person = _who(fields.stakeholder_id, fields.group)
+    group = person.group if person is not None else _group(fields.group)
     settings = runtime().settings
     recorded = answers.record(
         db(), settings, row, fields, group=group, channel=SOURCE, actor=actor(), stakeholder=person
@@ -211,20 +207,15 @@ def add_answer(round_id: int) -> tuple[dict[str, Any], int]:
     return _answer(recorded.answer), 201
 
 
-def _who(who: dict[str, Any]) -> Stakeholder | None:
-    stakeholder_id = who.get("stakeholder_id")
+def _who(stakeholder_id: int | None, group: str | None) -> Stakeholder | None:
     if stakeholder_id is None:
-        if not who.get("group"):
+        if not group:
             raise ApiError(
                 422,
                 "say whose answer this is: `stakeholder_id`, or the `group` when the person is not registered",
                 [{"path": "stakeholder_id", "message": "give stakeholder_id or group"}],
             )
         return None
-    if not isinstance(stakeholder_id, int) or isinstance(stakeholder_id, bool) or not 0 < stakeholder_id < 2**31:
-        raise ApiError(
-            422, "stakeholder_id is a stakeholder's id", [{"path": "stakeholder_id", "message": "a whole number"}]
-        )
     person = shown(
         db().get(Stakeholder, stakeholder_id),
         f"no stakeholder {stakeholder_id}; list them with GET /api/v1/stakeholders",
