@@ -176,3 +176,13 @@ def test_schemathesis_finds_nothing(fuzzed_app: Flask) -> None:
 def test_reference_page_is_served_from_local_files(app: Flask, path: str) -> None:
     answer = app.test_client().get(path)
     assert answer.status_code == 200, path
+    # The page's own policy (scripts from this site only, no inline script), not the API's data policy.
+    assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
+    if path == "/api/docs/":
+        page = answer.get_data(as_text=True)
+        assert "http" not in page and "<script>" not in page  # no CDN, no inline script
+        assert 'src="init.js"' in page
+
+
+def test_reference_page_serves_no_other_file(app: Flask) -> None:
+    assert app.test_client().get("/api/docs/index.j2").status_code == 404
