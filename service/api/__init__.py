@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         log,
         openapi,
         outbox,
+        reference,
         stakeholders,
         tokens,
     )
@@ -26,4 +27,5 @@ def init_app(app: Flask) -> None:
     for module in (log, tokens, deliveries, epics, iterations, hypotheses, stakeholders, checkins, outbox):
         app.register_blueprint(module.bp, url_prefix=PREFIX)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(reference.bp)
     errors.init_app(app)

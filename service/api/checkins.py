@@ -5,26 +5,44 @@ Auditors see groups, channels, statuses and scores, never a name, a contact or a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, g, request
+from pydantic import Field
 from sqlalchemy import bindparam, func, select
 
 from service import reactions
 from service.access import Permission
 from service.api.auth import actor, requires
 from service.api.bodies import json_body
+from service.api.contract import ROW_ID_MAX, ListQuery, documented
 from service.api.errors import ApiError
 from service.api.pagination import filtered, page
+from service.api.shapes import AnswerOut, Page, RoundDetail, RoundOut
 from service.api.visible import scope, shown, where
 from service.checkins import answers
-from service.checkins.answers import AnswerInvalid
+from service.checkins.answers import AnswerFields, AnswerInvalid
 from service.checkins.delivery import status_of
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db, runtime
 from service.storage.models import CheckinAnswer, CheckinPrompt, CheckinRound, Hypothesis, OutboxItem, Stakeholder
 
 bp = Blueprint("api_checkins", __name__)
+
+
+class RoundQuery(ListQuery):
+    status: Literal["open", "closed"] | None = None
+    hypothesis: int | None = Field(default=None, ge=1, le=ROW_ID_MAX)
+    iteration: str | None = None
+
+
+class AnswerRequest(AnswerFields):
+    """An answer for a registered stakeholder (`stakeholder_id`) or for a `group`."""
+
+    stakeholder_id: int | None = Field(default=None, ge=1, le=ROW_ID_MAX, strict=True)
+    group: str | None = Field(default=None, description="the stakeholder group, when the person is not registered")
+
+
 SOURCE = "api"
 ROUND_STATUSES = ("open", "closed")
 # Built once (every answer reads it; a statement object keeps its cache key).
@@ -113,6 +131,7 @@ def _shown_round(row: CheckinRound | None, round_id: int) -> CheckinRound:
 
 
 @bp.get("/checkins")
+@documented(response=Page[RoundOut], query=RoundQuery)
 @requires(Permission.READ)
 def list_rounds() -> dict[str, Any]:
     """Check-in rounds, oldest first; filter by `status` (open, closed), `hypothesis` and `iteration`."""
@@ -137,6 +156,7 @@ def _hypothesis_filter() -> int | None:
 
 
 @bp.get("/checkins/<id:round_id>")
+@documented(response=RoundDetail)
 @requires(Permission.READ)
 def get_round(round_id: int) -> dict[str, Any]:
     """One round with every prompt (channel, delivery, reminded, answered) and its current answers."""
@@ -161,6 +181,7 @@ def get_round(round_id: int) -> dict[str, Any]:
 
 
 @bp.get("/checkins/<id:round_id>/answers")
+@documented(response=Page[AnswerOut], query=ListQuery)
 @requires(Permission.READ)
 def list_answers(round_id: int) -> dict[str, Any]:
     """Every answer of the round, oldest first, replaced ones included (`current` false)."""
@@ -169,6 +190,13 @@ def list_answers(round_id: int) -> dict[str, Any]:
 
 
 @bp.post("/checkins/<id:round_id>/answers")
+@documented(
+    response=AnswerOut,
+    body=AnswerRequest,
+    status=201,
+    errors=(409,),
+    example={"group": "citizen", "score": 1, "confidence": "medium", "text": "the form is quicker now"},
+)
 @requires(Permission.WRITE_ANSWERS)
 def add_answer(round_id: int) -> tuple[dict[str, Any], int]:
     """Answer for a stakeholder (`stakeholder_id`) or a group (`group`): `score` -2..+2 and optional `confidence`,
@@ -179,16 +207,12 @@ def add_answer(round_id: int) -> tuple[dict[str, Any], int]:
     # A round outside the token's projects is answered as a missing one (service/api/visible.py).
     row = _shown_round(found[0] if found is not None else None, round_id)
     _hypothesis = found[1] if found is not None else None  # held to the end of the request, not used: see above
-    body = json_body()
-    if not isinstance(body, dict):
-        raise ApiError(422, 'the body is an object such as {"score": 1, "group": "citizen"}')
-    who = {name: body.pop(name) for name in ("stakeholder_id", "group") if name in body}
-    person = _who(who)
-    group = person.group if person is not None else _group(who.get("group"))
     try:
-        fields = answers.parse(body, current_taxonomy())
+        fields = answers.parse(json_body(), current_taxonomy(), AnswerRequest)  # the model the document declares
     except AnswerInvalid as exc:
         raise ApiError(422, "the answer is not valid; see details", [p.as_dict() for p in exc.problems]) from None
+    person = _who(fields.stakeholder_id, fields.group)
+    group = person.group if person is not None else _group(fields.group)
     settings = runtime().settings
     recorded = answers.record(
         db(), settings, row, fields, group=group, channel=SOURCE, actor=actor(), stakeholder=person
@@ -198,20 +222,15 @@ def add_answer(round_id: int) -> tuple[dict[str, Any], int]:
     return _answer(recorded.answer), 201
 
 
-def _who(who: dict[str, Any]) -> Stakeholder | None:
-    stakeholder_id = who.get("stakeholder_id")
+def _who(stakeholder_id: int | None, group: str | None) -> Stakeholder | None:
     if stakeholder_id is None:
-        if not who.get("group"):
+        if not group:
             raise ApiError(
                 422,
                 "say whose answer this is: `stakeholder_id`, or the `group` when the person is not registered",
                 [{"path": "stakeholder_id", "message": "give stakeholder_id or group"}],
             )
         return None
-    if not isinstance(stakeholder_id, int) or isinstance(stakeholder_id, bool) or not 0 < stakeholder_id < 2**31:
-        raise ApiError(
-            422, "stakeholder_id is a stakeholder's id", [{"path": "stakeholder_id", "message": "a whole number"}]
-        )
     person = shown(
         db().get(Stakeholder, stakeholder_id),
         f"no stakeholder {stakeholder_id}; list them with GET /api/v1/stakeholders",

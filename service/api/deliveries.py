@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint
 from sqlalchemy import select
 
 from service.access import Permission
 from service.api.auth import requires
+from service.api.contract import ListQuery, documented
 from service.api.pagination import filtered, page
+from service.api.shapes import DeliveryDetail, DeliveryOut, Page
 from service.api.visible import scope, shown, where
 from service.runtime import db
 from service.storage.models import Delivery
 
 bp = Blueprint("api_deliveries", __name__)
+
+
+class DeliveryQuery(ListQuery):
+    status: Literal["pending", "processing", "processed", "ignored", "failed", "dead"] | None = None
+    source: str | None = None
+
 
 STATUSES = ("pending", "processing", "processed", "ignored", "failed", "dead")
 
@@ -35,6 +43,7 @@ def serialise(row: Delivery) -> dict[str, Any]:
 
 
 @bp.get("/deliveries")
+@documented(response=Page[DeliveryOut], query=DeliveryQuery)
 @requires(Permission.READ)
 def list_deliveries() -> dict[str, Any]:
     """Stored webhook deliveries, oldest first; filter by `status` and `source`."""
@@ -43,6 +52,7 @@ def list_deliveries() -> dict[str, Any]:
 
 
 @bp.get("/deliveries/<id:inbox_id>")
+@documented(response=DeliveryDetail)
 @requires(Permission.READ)
 def get_delivery(inbox_id: int) -> dict[str, Any]:
     """One delivery with its stored headers and timings (`id` is the inbox id from the list)."""

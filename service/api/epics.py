@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, Response, request
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from service.access import Permission
 from service.api.auth import requires
+from service.api.contract import KeyListQuery, documented
 from service.api.errors import ApiError
 from service.api.pagination import page
+from service.api.shapes import EpicDetail, EpicOut, Page
 from service.api.visible import scope, shown, where
 from service.api.work import iso, ticket
 from service.runtime import db
 from service.storage.models import Epic, Ticket
-from service.summaries.case import UnknownEpic, to_markdown, value_case
+from service.summaries.case import Case, UnknownEpic, to_markdown, value_case
 
 bp = Blueprint("api_epics", __name__)
+
+
+class CaseQuery(BaseModel):
+    format: Literal["json", "md"] = "json"
 
 
 def _summary(epic: Epic) -> dict[str, Any]:
@@ -39,6 +46,7 @@ def _missing(key: str) -> str:
 
 
 @bp.get("/epics")
+@documented(response=Page[EpicOut], query=KeyListQuery)
 @requires(Permission.READ)
 def list_epics() -> dict[str, Any]:
     """Epics, by key; the cursor is the last key."""
@@ -47,6 +55,7 @@ def list_epics() -> dict[str, Any]:
 
 
 @bp.get("/epics/<path:key>")
+@documented(response=EpicDetail)
 @requires(Permission.READ)
 def get_epic(key: str) -> dict[str, Any]:
     """One epic with its child tickets and their value labels (`github:owner/repo%2334`, `jira:PROJ-12`)."""
@@ -58,6 +67,9 @@ def get_epic(key: str) -> dict[str, Any]:
 
 
 @bp.get("/epics/<path:key>/case")
+@documented(
+    response=Case, query=CaseQuery, errors=(422,), media={"text/markdown": "the value case as Markdown (`?format=md`)"}
+)
 @requires(Permission.READ)
 def epic_case(key: str) -> Response | dict[str, Any]:
     """The value case of an epic: JSON by default, `?format=md` for a Markdown document."""

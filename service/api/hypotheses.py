@@ -12,16 +12,40 @@ from sqlalchemy import String, cast, select
 from service.access import Permission
 from service.api.auth import actor, requires
 from service.api.bodies import json_body, parse_body
+from service.api.contract import ListQuery, documented
 from service.api.errors import ApiError
-from service.api.pagination import page
+from service.api.pagination import filtered, page
+from service.api.shapes import HypothesisOut, Page, ReadingOut
 from service.api.visible import scope, shown, where
 from service.hypotheses import commands
-from service.hypotheses.schema import HypothesisChanges, HypothesisInvalid, IsoDate, NewHypothesis, Number, validate
+from service.hypotheses.schema import (
+    PHASES,
+    STATUSES,
+    HypothesisChanges,
+    HypothesisInvalid,
+    IsoDate,
+    NewHypothesis,
+    Number,
+    Phase,
+    Status,
+    validate,
+)
 from service.hypotheses.vocabulary import current_taxonomy
 from service.runtime import db
 from service.storage.models import Hypothesis, Reading
 
 bp = Blueprint("api_hypotheses", __name__)
+
+
+class HypothesisQuery(ListQuery):
+    epic: str | None = None
+    status: Status | None = None
+    phase: Phase | None = None
+    dimension: str | None = Field(
+        default=None, description="a dimension's slug or alias", json_schema_extra={"x-vocabulary": "dimensions"}
+    )
+
+
 SOURCE = "api"
 
 
@@ -65,6 +89,7 @@ def reading_as_dict(row: Reading) -> dict[str, Any]:
 
 
 @bp.get("/epics/<path:key>/hypotheses")
+@documented(response=Page[HypothesisOut], query=ListQuery)
 @requires(Permission.READ)
 def list_epic_hypotheses(key: str) -> dict[str, Any]:
     """The epic's hypotheses, oldest first."""
@@ -73,6 +98,12 @@ def list_epic_hypotheses(key: str) -> dict[str, Any]:
 
 
 @bp.post("/epics/<path:key>/hypotheses")
+@documented(
+    response=HypothesisOut,
+    body=NewHypothesis,
+    status=201,
+    example={"statement": "Fewer citizens call the help desk about permits", "dimensions": ["efficiency"]},
+)
 @requires(Permission.WRITE_HYPOTHESES)
 def create_hypothesis(key: str) -> tuple[dict[str, Any], int]:
     """State a hypothesis on an epic; only `statement` and `dimensions` are required (`reason` if `status` is set)."""
@@ -89,15 +120,14 @@ def create_hypothesis(key: str) -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/hypotheses")
+@documented(response=Page[HypothesisOut], query=HypothesisQuery)
 @requires(Permission.READ)
 def list_hypotheses() -> dict[str, Any]:
     """All hypotheses, oldest first; filter by `epic`, `status`, `phase` and `dimension`."""
     query = where(select(Hypothesis), scope().hypotheses())
     if request.args.get("epic"):
         query = query.where(Hypothesis.epic_key == request.args["epic"])
-    for name in ("status", "phase"):
-        if request.args.get(name):
-            query = query.where(getattr(Hypothesis, name) == request.args[name])
+    query = filtered(query, {"status": (Hypothesis.status, STATUSES), "phase": (Hypothesis.phase, PHASES)})
     wanted = request.args.get("dimension")
     if wanted:
         taxonomy = current_taxonomy()
@@ -112,6 +142,7 @@ def list_hypotheses() -> dict[str, Any]:
 
 
 @bp.get("/hypotheses/<id:hypothesis_id>")
+@documented(response=HypothesisOut)
 @requires(Permission.READ)
 def get_hypothesis(hypothesis_id: int) -> dict[str, Any]:
     """One hypothesis with all its fields."""
@@ -119,6 +150,7 @@ def get_hypothesis(hypothesis_id: int) -> dict[str, Any]:
 
 
 @bp.patch("/hypotheses/<id:hypothesis_id>")
+@documented(response=HypothesisOut, body=HypothesisChanges, example={"status": "active", "reason": "the pilot started"})
 @requires(Permission.WRITE_HYPOTHESES)
 def change_hypothesis(hypothesis_id: int) -> dict[str, Any]:
     """Change some fields; a status change needs `reason`. Writes `hypothesis.updated` (or `.retired`)."""
@@ -142,6 +174,7 @@ def change_hypothesis(hypothesis_id: int) -> dict[str, Any]:
 
 
 @bp.get("/hypotheses/<id:hypothesis_id>/readings")
+@documented(response=Page[ReadingOut], query=ListQuery)
 @requires(Permission.READ)
 def list_readings(hypothesis_id: int) -> dict[str, Any]:
     """The readings of the hypothesis's measure, oldest first."""
@@ -150,6 +183,13 @@ def list_readings(hypothesis_id: int) -> dict[str, Any]:
 
 
 @bp.post("/hypotheses/<id:hypothesis_id>/readings")
+@documented(
+    response=ReadingOut,
+    body=ReadingRequest,
+    status=201,
+    errors=(409,),
+    example={"value": 42.5, "date": "2026-03-31", "source": "help desk report"},
+)
 @requires(Permission.WRITE_HYPOTHESES)
 def add_reading(hypothesis_id: int) -> tuple[dict[str, Any], int]:
     """Record a reading `{"value": ..., "date": ..., "source": ...}` of the measure."""

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, Response, render_template, request
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from service.access import Permission
 from service.api.auth import requires
+from service.api.contract import KeyListQuery, documented
 from service.api.errors import ApiError
 from service.api.pagination import page
+from service.api.shapes import IterationDetail, IterationOut, Page
 from service.api.visible import scope, shown, where
 from service.api.work import iso, ticket
 from service.hypotheses.vocabulary import current_taxonomy
@@ -19,8 +22,19 @@ from service.runtime import db
 from service.storage.models import Iteration, Ticket, TicketIteration
 from service.summaries.compute import UnknownFramework, UnknownIteration, summarise
 from service.summaries.formats import FORMATS, MEDIA_TYPES, to_csv, to_json, to_markdown
+from service.summaries.model import Summary
 
 bp = Blueprint("api_iterations", __name__)
+
+
+class IterationQuery(KeyListQuery):
+    state: str | None = Field(default=None, description="future, active, closed or deleted")
+    source: str | None = None
+
+
+class SummaryQuery(BaseModel):
+    format: Literal["json", "md", "csv", "html"] = "json"
+    framework: str | None = Field(default=None, description="regroup the dimensions by this framework")
 
 
 def serialise(row: Iteration) -> dict[str, Any]:
@@ -40,6 +54,7 @@ def _missing(key: str) -> str:
 
 
 @bp.get("/iterations")
+@documented(response=Page[IterationOut], query=IterationQuery)
 @requires(Permission.READ)
 def list_iterations() -> dict[str, Any]:
     """Iterations by key; filter by `state` (future, active, closed, deleted) and `source`."""
@@ -52,6 +67,7 @@ def list_iterations() -> dict[str, Any]:
 
 
 @bp.get("/iterations/<path:key>")
+@documented(response=IterationDetail)
 @requires(Permission.READ)
 def get_iteration(key: str) -> dict[str, Any]:
     """One iteration with every ticket that was in it, and when it joined and left (`jira:sprint%2F37` or not)."""
@@ -70,6 +86,12 @@ def get_iteration(key: str) -> dict[str, Any]:
 
 
 @bp.get("/iterations/<path:key>/summary")
+@documented(
+    response=Summary,
+    query=SummaryQuery,
+    errors=(422,),
+    media={"text/markdown": "`?format=md`", "text/csv": "`?format=csv`", "text/html": "`?format=html`"},
+)
 @requires(Permission.READ)
 def iteration_summary(key: str) -> Response | dict[str, object]:
     """The sprint value summary: JSON, or `?format=md|csv|html`; `?framework=` regroups dimensions by a framework.

@@ -6,12 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, request
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from service.access import Permission
 from service.api.auth import requires
+from service.api.contract import ListQuery, documented
 from service.api.errors import ApiError
 from service.api.pagination import page
+from service.api.shapes import ConsistencyProofOut, InclusionProofOut, LogEntryOut, Page, VerifyOut
 from service.api.visible import scope, shown, where
 from service.runtime import db, runtime
 from service.storage.models import ValueLogEntry
@@ -22,11 +25,29 @@ from service.valuelog.query import LogFilter, QueryInvalid
 bp = Blueprint("api_log", __name__)
 
 
+class LogQuery(ListQuery):
+    kind: str | None = Field(default=None, description="an event kind, or a family such as `hypothesis.*`")
+    subject: str | None = None
+    actor: str | None = None
+    since: str | None = Field(default=None, description="a day or an RFC 3339 moment (UTC)")
+    until: str | None = Field(default=None, description="a day or an RFC 3339 moment (UTC)")
+
+
+class ProofQuery(BaseModel):
+    size: int | None = Field(default=None, ge=1, description="the tree size (default: the newest signed checkpoint)")
+
+
+class ConsistencyQuery(BaseModel):
+    old: int = Field(ge=1, description="the size of the older checkpoint you hold")
+    new: int | None = Field(default=None, ge=1, description="the newer size (default: the newest checkpoint)")
+
+
 def serialise(row: ValueLogEntry) -> dict[str, Any]:
     return LogRecord.from_row(row).as_dict()
 
 
 @bp.get("/log")
+@documented(response=Page[LogEntryOut], query=LogQuery)
 @requires(Permission.READ)
 def list_log() -> dict[str, Any]:
     """Value-log entries, oldest first, filtered by kind, subject, actor and time range; the cursor is the seq.
@@ -40,6 +61,7 @@ def list_log() -> dict[str, Any]:
 
 
 @bp.get("/log/verify")
+@documented(response=VerifyOut)
 @requires(Permission.READ)
 def verify_log() -> dict[str, Any]:
     """Verify the whole chain as stored; `ok` false names the first bad seq and why.
@@ -66,6 +88,7 @@ def proof_answer(make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 
 @bp.get("/log/<id:seq>/proof")
+@documented(response=InclusionProofOut, query=ProofQuery, errors=(409,))
 @requires(Permission.READ)
 def log_proof(seq: int) -> dict[str, Any]:
     """Inclusion proof of one entry in the tree of `?size=` entries (default: the newest signed checkpoint)."""
@@ -77,6 +100,7 @@ def log_proof(seq: int) -> dict[str, Any]:
 
 
 @bp.get("/log/consistency")
+@documented(response=ConsistencyProofOut, query=ConsistencyQuery, errors=(409,))
 @requires(Permission.READ)
 def log_consistency() -> dict[str, Any]:
     """Proof that the tree of `?new=` entries (default: the newest checkpoint) extends the tree of `?old=`."""

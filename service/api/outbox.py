@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint
 from sqlalchemy import select
 
 from service.access import Permission
 from service.api.auth import actor, requires
+from service.api.contract import ListQuery, documented
 from service.api.errors import ApiError
 from service.api.pagination import filtered, page
+from service.api.shapes import OutboxOut, Page
 from service.api.visible import scope, shown, where
 from service.outbox.markers import rendered_body
 from service.outbox.retry import RetryError, retry
@@ -18,6 +20,12 @@ from service.runtime import db
 from service.storage.models import OutboxItem
 
 bp = Blueprint("api_outbox", __name__)
+
+
+class OutboxQuery(ListQuery):
+    status: Literal["pending", "sending", "sent", "recorded", "skipped", "failed", "dead"] | None = None
+    tracker: str | None = None
+
 
 STATUSES = ("pending", "sending", "sent", "recorded", "skipped", "failed", "dead")
 
@@ -45,6 +53,7 @@ def serialise(row: OutboxItem) -> dict[str, Any]:
 
 
 @bp.get("/outbox")
+@documented(response=Page[OutboxOut], query=OutboxQuery)
 @requires(Permission.READ)
 def list_outbox() -> dict[str, Any]:
     """Outbound actions, oldest first; filter by `status` and `tracker`."""
@@ -57,6 +66,7 @@ def _get(item_id: int) -> OutboxItem:
 
 
 @bp.get("/outbox/<id:item_id>")
+@documented(response=OutboxOut)
 @requires(Permission.READ)
 def get_outbox_item(item_id: int) -> dict[str, Any]:
     """One outbound action."""
@@ -64,6 +74,7 @@ def get_outbox_item(item_id: int) -> dict[str, Any]:
 
 
 @bp.post("/outbox/<id:item_id>/retry")
+@documented(response=OutboxOut, errors=(409,))
 @requires(Permission.OPERATE)
 def retry_outbox_item(item_id: int) -> dict[str, Any]:
     """Send a dead, failed or skipped action again (back to pending, with a fresh set of tries)."""

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import request
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import BigInteger, Integer, Select
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -16,10 +17,21 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 
 
+def _whole(raw: str) -> int:
+    """A whole number as the OpenAPI document's `integer` reads it (`10` and `10.0`), by pydantic's rules."""
+    try:
+        return _INT.validate_python(raw)
+    except ValidationError:
+        raise ValueError(raw) from None
+
+
+_INT = TypeAdapter(int)
+
+
 def limit_arg() -> int:
     raw = request.args.get("limit", str(DEFAULT_LIMIT))
     try:
-        limit = int(raw)
+        limit = _whole(raw)
     except ValueError:
         raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}, got {raw!r}") from None
     if not 1 <= limit <= MAX_LIMIT:
@@ -31,6 +43,8 @@ def after_arg(cast: Callable[[str], Any] = int) -> Any:
     raw = request.args.get("after")
     if raw in (None, ""):
         return None
+    if cast is int:
+        cast = _whole
     try:
         return cast(raw)
     except ValueError:

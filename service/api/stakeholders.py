@@ -8,13 +8,24 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from service.access import Permission
 from service.api.auth import actor, requires
-from service.api.bodies import json_body
+from service.api.bodies import json_body, parse_body
+from service.api.contract import ROW_ID_MAX, ListQuery, documented
 from service.api.errors import ApiError
 from service.api.pagination import filtered, page
+from service.api.shapes import (
+    AssignedOut,
+    AssignedPage,
+    Page,
+    StakeholderDetail,
+    StakeholderErased,
+    StakeholderOut,
+    StakeholderSaved,
+)
 from service.api.visible import scope, shown, where
 from service.checkins import stakeholders
 from service.checkins.stakeholders import NewStakeholder, StakeholderChanges, StakeholderInvalid, StakeholderUnknown
@@ -24,6 +35,18 @@ from service.scopes import Scope
 from service.storage.models import Hypothesis, HypothesisStakeholder, Stakeholder
 
 bp = Blueprint("api_stakeholders", __name__)
+
+
+class StakeholderQuery(ListQuery):
+    group: str | None = None
+
+
+class Assignment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stakeholder_id: int = Field(ge=1, strict=True, description="a stakeholder's id; beyond 2**31-1 none exists (404)")
+
+
 SOURCE = "api"
 
 
@@ -78,6 +101,7 @@ def _saved(saved: stakeholders.Saved) -> dict[str, Any]:
 
 
 @bp.get("/stakeholders")
+@documented(response=Page[StakeholderOut], query=StakeholderQuery)
 @requires(Permission.READ)
 def list_stakeholders() -> dict[str, Any]:
     """Stakeholders, oldest first; filter by `group`."""
@@ -86,6 +110,12 @@ def list_stakeholders() -> dict[str, Any]:
 
 
 @bp.post("/stakeholders")
+@documented(
+    response=StakeholderSaved,
+    body=NewStakeholder,
+    status=201,
+    example={"name": "Ada Citizen", "group": "citizen", "email": "ada@example.org"},
+)
 @requires(Permission.WRITE_STAKEHOLDERS)
 def add_stakeholder() -> tuple[dict[str, Any], int]:
     """Add a stakeholder (`name`, `group`; `email`, `github`, `jira`, `webhook_url`, `scope`)."""
@@ -100,6 +130,7 @@ def add_stakeholder() -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/stakeholders/<id:stakeholder_id>")
+@documented(response=StakeholderDetail)
 @requires(Permission.READ)
 def get_stakeholder(stakeholder_id: int) -> dict[str, Any]:
     """One stakeholder, with the hypotheses they are assigned to."""
@@ -117,6 +148,7 @@ def get_stakeholder(stakeholder_id: int) -> dict[str, Any]:
 
 
 @bp.patch("/stakeholders/<id:stakeholder_id>")
+@documented(response=StakeholderSaved, body=StakeholderChanges, example={"email": None, "jira": "ada.c"})
 @requires(Permission.WRITE_STAKEHOLDERS)
 def change_stakeholder(stakeholder_id: int) -> dict[str, Any]:
     """Change some fields; a new `webhook_url` gets a new signing secret, in this answer only."""
@@ -135,6 +167,7 @@ def change_stakeholder(stakeholder_id: int) -> dict[str, Any]:
 
 
 @bp.post("/stakeholders/<id:stakeholder_id>/erase")
+@documented(response=StakeholderErased)
 @requires(Permission.WRITE_STAKEHOLDERS)
 def erase_stakeholder(stakeholder_id: int) -> dict[str, Any]:
     """Erase the person's name, contacts and answer texts; their group and scores stay in the figures."""
@@ -145,6 +178,7 @@ def erase_stakeholder(stakeholder_id: int) -> dict[str, Any]:
 
 
 @bp.get("/hypotheses/<id:hypothesis_id>/stakeholders")
+@documented(response=AssignedPage)
 @requires(Permission.READ)
 def list_assigned(hypothesis_id: int) -> dict[str, Any]:
     """Who is asked about the hypothesis: those assigned or, when none are, everyone in scope of its groups."""
@@ -164,17 +198,17 @@ def list_assigned(hypothesis_id: int) -> dict[str, Any]:
 
 
 def _assignee() -> Stakeholder:
-    body = json_body()
-    stakeholder_id = body.get("stakeholder_id") if isinstance(body, dict) else None
-    if not isinstance(stakeholder_id, int) or isinstance(stakeholder_id, bool):
-        detail = [{"path": "stakeholder_id", "message": "a whole number is required"}]
-        raise ApiError(422, 'name the stakeholder as {"stakeholder_id": <id>}', detail)
-    if not 0 < stakeholder_id < 2**31:
+    """The stakeholder named by the body, validated by `Assignment`, the model the OpenAPI document declares."""
+    stakeholder_id = parse_body(Assignment).stakeholder_id
+    if stakeholder_id > ROW_ID_MAX:
         raise ApiError(404, f"no stakeholder {stakeholder_id}; list them with GET /api/v1/stakeholders")
     return _person(stakeholder_id)
 
 
 @bp.post("/hypotheses/<id:hypothesis_id>/stakeholders")
+@documented(
+    response=AssignedOut, body=Assignment, status=201, also={200: "already assigned"}, example={"stakeholder_id": 1}
+)
 @requires(Permission.WRITE_STAKEHOLDERS)
 def assign(hypothesis_id: int) -> tuple[dict[str, Any], int]:
     """Assign a stakeholder `{"stakeholder_id": ...}`: from then on only assigned people are asked about it."""
@@ -188,6 +222,7 @@ def assign(hypothesis_id: int) -> tuple[dict[str, Any], int]:
 
 
 @bp.delete("/hypotheses/<id:hypothesis_id>/stakeholders")
+@documented(body=Assignment, status=204, example={"stakeholder_id": 1})
 @requires(Permission.WRITE_STAKEHOLDERS)
 def unassign_by_body(hypothesis_id: int) -> tuple[str, int]:
     """Unassign `{"stakeholder_id": ...}`."""
@@ -195,6 +230,7 @@ def unassign_by_body(hypothesis_id: int) -> tuple[str, int]:
 
 
 @bp.delete("/hypotheses/<id:hypothesis_id>/stakeholders/<id:stakeholder_id>")
+@documented(status=204)
 @requires(Permission.WRITE_STAKEHOLDERS)
 def unassign(hypothesis_id: int, stakeholder_id: int) -> tuple[str, int]:
     """Unassign one stakeholder."""

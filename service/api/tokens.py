@@ -13,7 +13,9 @@ from service import tokens
 from service.access import Permission, Role
 from service.api.auth import actor, requires
 from service.api.bodies import parse_body
+from service.api.contract import documented
 from service.api.errors import ApiError
+from service.api.shapes import Page, TokenCreated, TokenOut
 from service.api.visible import scope
 from service.runtime import db
 from service.storage.models import ApiToken
@@ -57,6 +59,7 @@ def _manageable(row: ApiToken) -> bool:
 
 
 @bp.get("/tokens")
+@documented(response=Page[TokenOut])
 @requires(Permission.MANAGE_TOKENS)
 def list_tokens() -> dict[str, Any]:
     """All tokens (never their secrets); a scoped admin sees those within its scope."""
@@ -64,6 +67,13 @@ def list_tokens() -> dict[str, Any]:
 
 
 @bp.post("/tokens")
+@documented(
+    response=TokenCreated,
+    body=TokenRequest,
+    status=201,
+    errors=(409,),
+    example={"name": "ci-auditor", "role": "auditor", "scope": ["github:owner/repo"], "expires": "90d"},
+)
 @requires(Permission.MANAGE_TOKENS)
 def create_token() -> tuple[dict[str, Any], int]:
     """Create a token (`name`, `role`, optional `scope` and `expires`); the secret is in this response only."""
@@ -97,6 +107,7 @@ def create_token() -> tuple[dict[str, Any], int]:
 
 
 @bp.delete("/tokens/<name>")
+@documented(status=204)
 @requires(Permission.MANAGE_TOKENS)
 def revoke_token(name: str) -> tuple[str, int]:
     """Revoke a token by name; a scoped admin only tokens within its scope (others answer 404, as unknown)."""

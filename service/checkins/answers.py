@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, TypeVar, cast, overload
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy import Table, bindparam, func, insert, update
@@ -102,17 +102,26 @@ _MESSAGES = {
 }
 
 
-def parse(raw: Any, taxonomy: Taxonomy) -> AnswerFields:
-    """The validated answer (the dimension made canonical), or AnswerInvalid with a problem per field."""
+A = TypeVar("A", bound=AnswerFields)
+
+
+@overload
+def parse(raw: Any, taxonomy: Taxonomy) -> AnswerFields: ...
+@overload
+def parse(raw: Any, taxonomy: Taxonomy, model: type[A]) -> A: ...
+def parse(raw: Any, taxonomy: Taxonomy, model: type[AnswerFields] = AnswerFields) -> AnswerFields:
+    """The validated answer (the dimension made canonical), or AnswerInvalid with a problem per field.
+
+    `model` may extend AnswerFields with who answers (the API's AnswerRequest), validated in the same pass."""
     try:
-        fields = AnswerFields.model_validate(raw)
+        fields = model.model_validate(raw)
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False):
             path = ".".join(str(part) for part in err["loc"]) or "$"
             message = _MESSAGES.get(path, err["msg"])
             if err["type"] == "extra_forbidden":
-                message = f"unknown field; the fields are {', '.join(AnswerFields.model_fields)}"
+                message = f"unknown field; the fields are {', '.join(model.model_fields)}"
             problems.append(Problem(path, message))
         raise AnswerInvalid(problems) from None
     if fields.dimension is not None:
