@@ -25,7 +25,6 @@ costs no more than the first (the cost follows the iteration's size, not the his
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import tempfile
@@ -38,9 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Engine, case, create_engine, func, insert, select, text
+from sqlalchemy import Engine, case, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from bench.checkins import database
 from service.app import create_app
 from service.config import Settings
 from service.domain.kinds import Kind
@@ -66,7 +66,6 @@ from service.summaries.compute import summarise
 from service.tokens import create as create_token
 from service.valuelog.chain import format_at
 
-ADMIN_URL = os.environ.get("PVM_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ITERATIONS_PER_BOARD = 25
 SPRINT = timedelta(days=14)
 DIMENSIONS = ("service-quality", "accessibility-inclusion", "efficiency", "outcomes", "transparency",
@@ -420,25 +419,9 @@ def measure(
     return figures
 
 
-def database(kind: str, folder: Path) -> tuple[str, Callable[[], None]]:
-    if kind == "sqlite":
-        return f"sqlite:///{folder / 'summary.sqlite3'}", lambda: None
-    database_name = f"pvm_bench_summary_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{database_name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return f"{ADMIN_URL.rsplit('/', 1)[0]}/{database_name}", drop
-
-
 def run(kind: str, size: Size) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="pvm-bench-summary-"))
-    url, drop = database(kind, folder)
+    url, drop = database(kind, folder, "summary")  # a throw-away PostgreSQL database, as bench.checkins makes
     print(f"  {kind}:")
     try:
         settings = Settings(instance_dir=folder, database_url=url, env="test", secret_key="bench", outbound="record")

@@ -11,7 +11,6 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -337,24 +336,6 @@ def _day(value: Any) -> date | None:
         return None
 
 
-def _markdown() -> Environment:
-    env = Environment(
-        loader=PackageLoader("service.summaries", "templates"),
-        autoescape=False,  # Markdown, escaped by the `md` filter instead
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(
-        md=formats.markdown_text, num=formats.number, pct=formats.percent, score=formats.score, day=formats.day
-    )
-    return env
-
-
-_ENVIRONMENT = _markdown()
-
-
 def to_markdown(case: Case) -> str:
-    text = _ENVIRONMENT.get_template("case.md").render(c=case)
+    text = formats.markdown_templates().get_template("case.md").render(c=case)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

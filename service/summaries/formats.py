@@ -54,7 +54,8 @@ def day(value: datetime | None) -> str:
 
 
 @cache
-def _markdown() -> Environment:
+def markdown_templates() -> Environment:
+    """The Markdown templates (summary, value case), with the filters that escape and format their values."""
     env = Environment(
         loader=PackageLoader("service.summaries", "templates"),
         autoescape=False,  # Markdown, escaped by the `md` filter instead
@@ -72,7 +73,7 @@ def to_json(summary: Summary) -> dict[str, Any]:
 
 
 def to_markdown(summary: Summary) -> str:
-    text = _markdown().get_template("summary.md").render(s=summary)
+    text = markdown_templates().get_template("summary.md").render(s=summary)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
