@@ -30,7 +30,9 @@ PAGE_SIZE = 20
 @needs(Permission.READ)
 def dashboard() -> str:
     number = request.args.get("page", "1")
-    page = int(number) if number.isdigit() and int(number) > 0 else 1
+    if not (number.isascii() and number.isdigit() and len(number) <= 6 and int(number) > 0):
+        abort(400, f"page {number[:20]!r} is not a page number: use 1 for the newest iterations, 2 for older ones")
+    page = int(number)
     counted = where(select(func.count()).select_from(Iteration).where(Iteration.state != "deleted"), Scope.iterations)
     total = db().scalar(counted) or 0
     ordering = func.coalesce(Iteration.start_at, Iteration.created_at)
