@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
+from sqlalchemy.orm import Session
 
 from service.cli.context import fail, load_runtime, require_schema
+from service.config import Settings
 from service.runtime import Runtime
 from service.valuelog import checkpoint as checkpoints
 from service.valuelog import keys
@@ -46,6 +50,18 @@ def _verifier(rt: Runtime, key: str | None) -> Verifier:
         return Verifier.parse(text)
     except NoteError as exc:
         fail(f"--key: {exc}", 2)
+
+
+def print_proof(make: Callable[[Session, Settings], dict[str, Any]]) -> None:
+    """A proof from the database as JSON on standard output, or the one-line reason there is none."""
+    rt = load_runtime()
+    require_schema(rt)
+    with rt.transaction() as session:
+        try:
+            proof = make(session, rt.settings)
+        except ProofUnavailable as exc:
+            fail(str(exc))
+    click.echo(json.dumps(proof, indent=2))
 
 
 def register(cli: click.Group) -> None:
@@ -157,28 +173,14 @@ def register(cli: click.Group) -> None:
     @click.option("--size", type=click.IntRange(min=1), help="Tree size; default: the newest signed checkpoint.")
     def prove(seq: int, size: int | None) -> None:
         """Print the inclusion proof of entry SEQ (RFC 9162 audit path) as JSON."""
-        rt = load_runtime()
-        require_schema(rt)
-        with rt.transaction() as session:
-            try:
-                proof = inclusion_proof(session, rt.settings, seq, size)
-            except ProofUnavailable as exc:
-                fail(str(exc))
-        click.echo(json.dumps(proof, indent=2))
+        print_proof(lambda session, settings: inclusion_proof(session, settings, seq, size))
 
     @log_group.command("consistency")
     @click.argument("old", type=click.IntRange(min=1))
     @click.argument("new", type=click.IntRange(min=1), required=False)
     def consistency(old: int, new: int | None) -> None:
         """Print the proof that the log of NEW entries (default: the newest checkpoint) extends the one of OLD."""
-        rt = load_runtime()
-        require_schema(rt)
-        with rt.transaction() as session:
-            try:
-                proof = consistency_proof(session, rt.settings, old, new)
-            except ProofUnavailable as exc:
-                fail(str(exc))
-        click.echo(json.dumps(proof, indent=2))
+        print_proof(lambda session, settings: consistency_proof(session, settings, old, new))
 
     @log_group.command("key")
     def key() -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from service.domain.kinds import Kind
 from service.storage.models import CheckinRound, Epic, Hypothesis, Label, Ticket, ValueLogEntry
 from service.storage.models import Reading as ReadingRow
-from service.summaries import answers, formats
+from service.summaries import answers, formats, measures
 from service.summaries.model import Alert, GroupAnswers, Reading
 
 HISTORY_LIMIT = 500  # log entries about the epic and its hypotheses, newest kept
@@ -276,9 +276,9 @@ def _measure(session: Session, hypothesis: Hypothesis, notes: list[str]) -> Case
     measure = hypothesis.measure or {}
     if not measure and not rows:
         return None
-    baseline = _number((measure.get("baseline") or {}).get("value"))
+    baseline = measures.number((measure.get("baseline") or {}).get("value"))
     target_block = measure.get("target") or {}
-    target = _number(target_block.get("value"))
+    target = measures.number(target_block.get("value"))
     progress = None
     if rows and baseline is not None and target is not None and target != baseline:
         progress = (rows[-1].value - baseline) / (target - baseline)
@@ -286,7 +286,7 @@ def _measure(session: Session, hypothesis: Hypothesis, notes: list[str]) -> Case
         name=measure.get("name"),
         baseline=baseline,
         target=target,
-        target_date=_day(target_block.get("date")),
+        target_date=measures.day(target_block.get("date")),
         readings=[Reading(value=r.value, date=r.date, source=r.source) for r in rows],
         progress=progress,
     )
@@ -323,17 +323,6 @@ def _risks(session: Session, key: str, hypotheses: list[Hypothesis]) -> list[Ope
         for label, title in labels
     ]
     return found
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _day(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 def to_markdown(case: Case) -> str:

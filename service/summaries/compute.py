@@ -31,7 +31,7 @@ from service.storage.models import (
     TicketIteration,
     ValueLogEntry,
 )
-from service.summaries import answers
+from service.summaries import answers, measures
 from service.summaries.model import (
     Alert,
     Change,
@@ -436,9 +436,9 @@ def _measure(measure: dict[str, Any] | None, readings: Sequence[_Reading], start
     if not measure and not readings:
         return None
     measure = measure or {}
-    baseline = _number((measure.get("baseline") or {}).get("value"))
+    baseline = measures.number((measure.get("baseline") or {}).get("value"))
     target_block = measure.get("target") or {}
-    target = _number(target_block.get("value"))
+    target = measures.number(target_block.get("value"))
     first_day = date.fromisoformat(start_day)
     before = [r for r in readings if r.date < first_day]
     during = [r for r in readings if r.date >= first_day]
@@ -461,7 +461,7 @@ def _measure(measure: dict[str, Any] | None, readings: Sequence[_Reading], start
         name=measure.get("name"),
         baseline=baseline,
         target=target,
-        target_date=_day(target_block.get("date")),
+        target_date=measures.day(target_block.get("date")),
         before=_shape(before[-1]) if before else None,
         latest=_shape(latest) if latest else None,
         readings=[_shape(r) for r in during],
@@ -472,19 +472,6 @@ def _measure(measure: dict[str, Any] | None, readings: Sequence[_Reading], start
 
 def _shape(reading: _Reading) -> ReadingShape:
     return ReadingShape(value=reading.value, date=reading.date, source=reading.source)
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _day(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 def _previous_means(session: Session, key: str, hypotheses: Sequence[int]) -> dict[int, dict[str, float]]:
